@@ -1,0 +1,13 @@
+// Attach mode: `mm-pyhost --listen PATH` accepts cores on a Unix socket and serves each
+// connection in a fresh host process of its own, so every instance gets the main
+// interpreter and one instance's crash cannot touch another's.
+#pragma once
+
+#include <string>
+
+namespace mmpy::host {
+
+// Runs until SIGINT or SIGTERM; returns the process exit code.
+int run_listener(const std::string& path);
+
+}  // namespace mmpy::host

@@ -1,0 +1,77 @@
+// mm-pyhost: runs the Python of MIDIMonster's python backend outside the core.
+//   mm-pyhost --fd N         serve one core connection on descriptor N (the shim spawns this)
+//   mm-pyhost --listen PATH  accept cores on a Unix socket (attach mode, e.g. under systemd)
+#include <uv.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "frame.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+
+namespace {
+
+void usage(std::ostream& out) {
+	out << "usage: mm-pyhost --listen PATH | --fd N | --version | --help\n"
+	       "  --listen PATH  accept MIDIMonster cores on the Unix socket PATH (attach mode)\n"
+	       "  --fd N         serve one core connection on descriptor N (used by the shim)\n";
+}
+
+// Serves one connection with the main interpreter, then exits.
+int serve(int fd) {
+	uv_loop_t* loop = uv_default_loop();
+	mmpy::host::Session session(loop);
+	std::string error;
+	if (!session.open(fd, error)) {
+		mmpy::host::log_line(error);
+		return 1;
+	}
+	uv_signal_t signals[2];
+	int numbers[2] = {SIGINT, SIGTERM};
+	for (int i = 0; i < 2; i++) {
+		uv_signal_init(loop, &signals[i]);
+		signals[i].data = &session;
+		uv_signal_start(&signals[i], [](uv_signal_t* handle, int signum) {
+			static_cast<mmpy::host::Session*>(handle->data)->terminate(std::string("stopped by ") + strsignal(signum));
+		}, numbers[i]);
+		uv_unref(reinterpret_cast<uv_handle_t*>(&signals[i]));
+	}
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_walk(loop, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
+	uv_run(loop, UV_RUN_DEFAULT);
+	return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+	std::signal(SIGPIPE, SIG_IGN);
+	std::string mode = argc > 1 ? argv[1] : "";
+	if (mode == "--version") {
+		std::cout << "mm-pyhost " << MMPY_VERSION << " (protocol " << mmpy::protocol::kVersion << ")\n";
+		return 0;
+	}
+	if (mode == "--help" || mode == "-h") {
+		usage(std::cout);
+		return 0;
+	}
+	if (argc == 3 && mode == "--fd") {
+		char* end = nullptr;
+		long fd = std::strtol(argv[2], &end, 10);
+		if (*end != '\0' || fd < 0) {
+			std::cerr << "mm-pyhost: --fd needs a descriptor number, not '" << argv[2] << "'\n";
+			return 2;
+		}
+		return serve(static_cast<int>(fd));
+	}
+	if (argc == 3 && mode == "--listen") {
+		return mmpy::host::run_listener(argv[2]);
+	}
+	usage(std::cerr);
+	return 2;
+}

@@ -1,0 +1,224 @@
+#include "midimonster_module.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "instance_state.h"
+#include "scheduler.h"
+
+namespace mmpy::host {
+
+ModuleHooks& module_hooks() {
+	static ModuleHooks hooks;
+	return hooks;
+}
+
+namespace {
+
+InstanceState& state() {
+	return *module_hooks().state;
+}
+
+// output(name, value): clamped to 0..1. Before the show starts the channel is created and
+// its value becomes an initial event; afterwards a channel nobody mapped is dropped.
+PyObject* mm_output(PyObject*, PyObject* args) {
+	const char* name = nullptr;
+	double value = 0.0;
+	if (!PyArg_ParseTuple(args, "sd:output", &name, &value)) {
+		return nullptr;
+	}
+	if (!std::isfinite(value)) {
+		PyErr_Format(PyExc_ValueError, "output(): the value for channel '%s' must be a finite number, not %R",
+		             name, PyTuple_GET_ITEM(args, 1));
+		return nullptr;
+	}
+	value = std::clamp(value, 0.0, 1.0);
+	InstanceState& s = state();
+	if (!s.started) {
+		Channel& channel = s.at(s.find_or_add(name));
+		channel.output = value;
+		channel.output_before_start = true;
+		Py_RETURN_NONE;
+	}
+	if (auto id = s.find(name)) {
+		s.at(*id).output = value;
+		s.pending_outputs.push_back({*id, value});
+	}
+	Py_RETURN_NONE;
+}
+
+PyObject* channel_value(PyObject* args, const char* format, bool input) {
+	const char* name = nullptr;
+	if (!PyArg_ParseTuple(args, format, &name)) {
+		return nullptr;
+	}
+	if (auto id = state().find(name)) {
+		const Channel& channel = state().at(*id);
+		return PyFloat_FromDouble(input ? channel.input : channel.output);
+	}
+	Py_RETURN_NONE;
+}
+
+// inputvalue(name): the last value delivered to the channel; during its own handler the
+// one before the current event. None for a channel this instance does not know.
+PyObject* mm_inputvalue(PyObject*, PyObject* args) {
+	return channel_value(args, "s:inputvalue", true);
+}
+
+// outputvalue(name): the last value output() set on the channel.
+PyObject* mm_outputvalue(PyObject*, PyObject* args) {
+	return channel_value(args, "s:outputvalue", false);
+}
+
+// current(): the channel whose handler is running, None outside a channel handler.
+PyObject* mm_current(PyObject*, PyObject*) {
+	if (const Channel* channel = state().current) {
+		return PyUnicode_FromString(channel->name.c_str());
+	}
+	Py_RETURN_NONE;
+}
+
+// timestamp(): the core's millisecond clock, carried in frames and advanced locally.
+PyObject* mm_timestamp(PyObject*, PyObject*) {
+	return PyLong_FromUnsignedLongLong(module_hooks().timestamp());
+}
+
+// interval(fn, ms): ms rounded to the nearest 10 like the in-process backend; 0 cancels.
+PyObject* mm_interval(PyObject*, PyObject* args) {
+	PyObject* callable = nullptr;
+	long long period = 0;
+	if (!PyArg_ParseTuple(args, "OL:interval", &callable, &period)) {
+		return nullptr;
+	}
+	if (!PyCallable_Check(callable)) {
+		PyErr_Format(PyExc_TypeError, "interval(): the first argument must be callable, not %.100s",
+		             Py_TYPE(callable)->tp_name);
+		return nullptr;
+	}
+	if (period < 0) {
+		PyErr_Format(PyExc_ValueError, "interval(): the period must be 0 (cancel) or more milliseconds, not %lld",
+		             period);
+		return nullptr;
+	}
+	uint64_t rounded = static_cast<uint64_t>((period + 5) / 10 * 10);
+	module_hooks().scheduler->set_interval(callable, rounded);
+	Py_RETURN_NONE;
+}
+
+// manage(fn, sock): calls fn(sock) whenever sock is readable; fn None unregisters.
+PyObject* mm_manage(PyObject*, PyObject* args) {
+	PyObject* handler = nullptr;
+	PyObject* socket = nullptr;
+	if (!PyArg_ParseTuple(args, "OO:manage", &handler, &socket)) {
+		return nullptr;
+	}
+	if (handler != Py_None && !PyCallable_Check(handler)) {
+		PyErr_Format(PyExc_TypeError, "manage(): the handler must be callable or None, not %.100s",
+		             Py_TYPE(handler)->tp_name);
+		return nullptr;
+	}
+	PyObject* fileno = PyObject_CallMethod(socket, "fileno", nullptr);
+	if (!fileno) {
+		if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+			PyErr_Clear();
+			PyErr_Format(PyExc_TypeError, "manage(): %.100s has no fileno(); pass a socket-like object",
+			             Py_TYPE(socket)->tp_name);
+		}
+		return nullptr;
+	}
+	long fd = PyLong_Check(fileno) ? PyLong_AsLong(fileno) : -1;
+	Py_DECREF(fileno);
+	if (fd < 0) {
+		if (!PyErr_Occurred()) {
+			PyErr_SetString(PyExc_ValueError, "manage(): the socket is closed (fileno() is not a valid descriptor)");
+		}
+		return nullptr;
+	}
+	std::string error;
+	if (!module_hooks().scheduler->manage(handler == Py_None ? nullptr : handler, socket, static_cast<int>(fd), error)) {
+		PyErr_Format(PyExc_ValueError, "manage(): %s", error.c_str());
+		return nullptr;
+	}
+	Py_RETURN_NONE;
+}
+
+// channels(): the names of every channel of this instance.
+PyObject* mm_channels(PyObject*, PyObject*) {
+	const auto& channels = state().channels();
+	PyObject* list = PyList_New(static_cast<Py_ssize_t>(channels.size()));
+	if (!list) {
+		return nullptr;
+	}
+	for (size_t i = 0; i < channels.size(); i++) {
+		PyObject* name = PyUnicode_FromString(channels[i].name.c_str());
+		if (!name) {
+			Py_DECREF(list);
+			return nullptr;
+		}
+		PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), name);
+	}
+	return list;
+}
+
+// cleanup_handler(fn): fn runs once at shutdown; returns the handler it replaces (or None).
+PyObject* mm_cleanup_handler(PyObject*, PyObject* args) {
+	PyObject* handler = nullptr;
+	if (!PyArg_ParseTuple(args, "O:cleanup_handler", &handler)) {
+		return nullptr;
+	}
+	if (handler != Py_None && !PyCallable_Check(handler)) {
+		PyErr_Format(PyExc_TypeError, "cleanup_handler(): the handler must be callable or None, not %.100s",
+		             Py_TYPE(handler)->tp_name);
+		return nullptr;
+	}
+	PyObject* previous = module_hooks().cleanup_handler;
+	module_hooks().cleanup_handler = nullptr;
+	if (handler != Py_None) {
+		Py_INCREF(handler);
+		module_hooks().cleanup_handler = handler;
+	}
+	if (!previous) {
+		Py_RETURN_NONE;
+	}
+	return previous;  // the reference we held passes to the caller
+}
+
+// _log(level, text): where the host's sys.stdout and sys.stderr send their lines.
+PyObject* mm_log(PyObject*, PyObject* args) {
+	int level = 0;
+	const char* text = nullptr;
+	Py_ssize_t length = 0;
+	if (!PyArg_ParseTuple(args, "is#:_log", &level, &text, &length)) {
+		return nullptr;
+	}
+	module_hooks().log(level, std::string_view(text, static_cast<size_t>(length)));
+	Py_RETURN_NONE;
+}
+
+PyMethodDef methods[] = {
+    {"output", mm_output, METH_VARARGS, "output(channel, value): send an event on a channel of this instance"},
+    {"inputvalue", mm_inputvalue, METH_VARARGS, "inputvalue(channel): the last input value of a channel"},
+    {"outputvalue", mm_outputvalue, METH_VARARGS, "outputvalue(channel): the last output value of a channel"},
+    {"current", mm_current, METH_NOARGS, "current(): the channel whose handler is running, or None"},
+    {"timestamp", mm_timestamp, METH_NOARGS, "timestamp(): the core's clock in milliseconds"},
+    {"interval", mm_interval, METH_VARARGS, "interval(function, ms): call function every ms (0 cancels)"},
+    {"manage", mm_manage, METH_VARARGS, "manage(function, socket): call function(socket) when it is readable"},
+    {"channels", mm_channels, METH_NOARGS, "channels(): the names of all channels of this instance"},
+    {"cleanup_handler", mm_cleanup_handler, METH_VARARGS, "cleanup_handler(function): run function at shutdown"},
+    {"_log", mm_log, METH_VARARGS, "internal: a line for the core's log"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef definition = {
+    PyModuleDef_HEAD_INIT, "midimonster", "MIDIMonster's python backend API, served by mm-pyhost.", -1, methods,
+    nullptr, nullptr, nullptr, nullptr,
+};
+
+}  // namespace
+
+PyObject* init_midimonster_module() {
+	return PyModule_Create(&definition);
+}
+
+}  // namespace mmpy::host

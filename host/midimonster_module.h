@@ -1,0 +1,30 @@
+// The `midimonster` Python module that user code imports: the API of the in-process
+// backend, answered from the host's own state.
+#pragma once
+
+#include <Python.h>
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+namespace mmpy::host {
+
+class InstanceState;
+class Scheduler;
+
+// What the module functions act on. One instance per host process, so one set of hooks.
+struct ModuleHooks {
+	InstanceState* state = nullptr;
+	Scheduler* scheduler = nullptr;
+	std::function<void(int level, std::string_view text)> log;
+	std::function<uint64_t()> timestamp;
+	PyObject* cleanup_handler = nullptr;  // owned reference or nullptr
+};
+
+ModuleHooks& module_hooks();
+
+// Registered with PyImport_AppendInittab before the interpreter starts.
+PyObject* init_midimonster_module();
+
+}  // namespace mmpy::host

@@ -1,0 +1,235 @@
+#include "python_runtime.h"
+
+#include "midimonster_module.h"
+
+namespace mmpy::host {
+
+namespace {
+
+// Runs inside the interpreter at start-up. Kept in Python because it is Python's own
+// plumbing: line-buffered streams for the log, and loading a module from a file path.
+const char* kBootstrap = R"PY(
+import sys, os, importlib.util, midimonster
+
+class _LogStream:
+    """sys.stdout / sys.stderr: every complete line goes to the core's log."""
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, level):
+        self._level = level
+        self._pending = ""
+
+    def write(self, text):
+        self._pending += str(text)
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            midimonster._log(self._level, line)
+        return len(text)
+
+    def flush(self):
+        if self._pending:
+            midimonster._log(self._level, self._pending)
+            self._pending = ""
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+sys.stdout = _LogStream(0)
+sys.stderr = _LogStream(0)
+
+def _mmpy_load_path(path):
+    """module = some/file.py: load it under its file name, as the old docs describe."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+    if spec is None:
+        raise ImportError("%s is not a Python source file" % path, path=path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+)PY";
+
+PyObject* main_dict() {
+	return PyModule_GetDict(PyImport_AddModule("__main__"));
+}
+
+}  // namespace
+
+bool PythonRuntime::start(const std::string& directory, std::string& error) {
+	PyImport_AppendInittab("midimonster", init_midimonster_module);
+
+	PyConfig config;
+	PyConfig_InitPythonConfig(&config);
+	config.install_signal_handlers = 0;  // the host's loop owns the signals
+	config.parse_argv = 0;
+	config.buffered_stdio = 0;
+	PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, "mm-pyhost");
+	if (!PyStatus_Exception(status)) {
+		status = Py_InitializeFromConfig(&config);
+	}
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(status)) {
+		error = std::string("Python failed to start: ") + (status.err_msg ? status.err_msg : "unknown error");
+		return false;
+	}
+	running_ = true;
+
+	PyObject* path = PySys_GetObject("path");  // borrowed
+	PyObject* folder = PyUnicode_DecodeFSDefault(directory.c_str());
+	if (!path || !folder || PyList_Insert(path, 0, folder) != 0) {
+		Py_XDECREF(folder);
+		error = "cannot put " + directory + " on sys.path";
+		return false;
+	}
+	Py_DECREF(folder);
+
+	PyObject* result = PyRun_String(kBootstrap, Py_file_input, main_dict(), main_dict());
+	if (!result) {
+		PyErr_Print();
+		error = "the host's Python bootstrap failed";
+		return false;
+	}
+	Py_DECREF(result);
+	return true;
+}
+
+void PythonRuntime::stop() {
+	if (!running_) {
+		return;
+	}
+	flush_streams();
+	Py_FinalizeEx();
+	running_ = false;
+}
+
+bool PythonRuntime::import_module(const std::string& value, std::string& error) {
+	bool is_path = value.find('/') != std::string::npos ||
+	               (value.size() > 3 && value.compare(value.size() - 3, 3, ".py") == 0);
+	PyObject* module = nullptr;
+	if (is_path) {
+		PyObject* loader = PyDict_GetItemString(main_dict(), "_mmpy_load_path");  // borrowed
+		PyObject* arg = PyUnicode_DecodeFSDefault(value.c_str());
+		module = loader && arg ? PyObject_CallOneArg(loader, arg) : nullptr;
+		Py_XDECREF(arg);
+	} else {
+		module = PyImport_ImportModule(value.c_str());
+	}
+	if (module) {
+		Py_DECREF(module);
+		flush_streams();
+		return true;
+	}
+	// One line that names the module and the exception, then the full traceback.
+	PyObject *type, *exc, *trace;
+	PyErr_Fetch(&type, &exc, &trace);
+	PyErr_NormalizeException(&type, &exc, &trace);
+	PyObject* text = exc ? PyObject_Str(exc) : nullptr;
+	const char* name = type ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "error";
+	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
+	error = "failed to import module '" + value + "': " + name + (message && *message ? std::string(": ") + message : "");
+	Py_XDECREF(text);
+	PyErr_Clear();
+	PyErr_Restore(type, exc, trace);
+	report_exception("");
+	return false;
+}
+
+PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) {
+	size_t dot = dotted.find('.');
+	if (dot == std::string::npos || dot == 0 || dot + 1 == dotted.size()) {
+		error = "'" + dotted + "' is not of the form module.function";
+		return nullptr;
+	}
+	std::string module_name = dotted.substr(0, dot);
+	PyObject* modules = PyImport_GetModuleDict();  // borrowed
+	PyObject* object = PyDict_GetItemString(modules, module_name.c_str());  // borrowed
+	if (!object) {
+		error = "module '" + module_name + "' is not loaded (is there a 'module = " + module_name +
+		        "' line in the instance's section?)";
+		return nullptr;
+	}
+	Py_INCREF(object);
+	size_t begin = dot + 1;
+	while (begin <= dotted.size()) {
+		size_t end = dotted.find('.', begin);
+		std::string attribute = dotted.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+		PyObject* next = PyObject_GetAttrString(object, attribute.c_str());
+		if (!next) {
+			PyErr_Clear();
+			error = "module '" + module_name + "' has no function '" + dotted.substr(dot + 1) + "'";
+			Py_DECREF(object);
+			return nullptr;
+		}
+		Py_SETREF(object, next);
+		if (end == std::string::npos) {
+			break;
+		}
+		begin = end + 1;
+	}
+	if (!PyCallable_Check(object)) {
+		error = "'" + dotted + "' is not a function (it is a " + Py_TYPE(object)->tp_name + ")";
+		Py_DECREF(object);
+		return nullptr;
+	}
+	return object;
+}
+
+void PythonRuntime::call(PyObject* callable, PyObject* args, const std::string& context) {
+	PyObject* result = args ? PyObject_Call(callable, args, nullptr) : PyObject_CallNoArgs(callable);
+	if (!result) {
+		report_exception(context);
+	}
+	Py_XDECREF(result);
+}
+
+void PythonRuntime::call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject) {
+	PyObject* result = PyObject_CallOneArg(callable, arg);
+	if (!result) {
+		report_exception(std::string(context) + " " + subject);
+	}
+	Py_XDECREF(result);
+}
+
+// Logs the pending exception with its traceback. sys.exit() in a handler must not end the
+// host behind the core's back, so SystemExit is reported like any other exception.
+void PythonRuntime::report_exception(const std::string& context) {
+	if (!context.empty()) {
+		module_hooks().log(0, context + " raised an exception:");
+	}
+	if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
+		PyErr_Clear();
+		module_hooks().log(0, "SystemExit ignored: the host only stops when the core shuts down");
+		return;
+	}
+	PyErr_PrintEx(0);
+	flush_streams();
+}
+
+std::string PythonRuntime::version() const {
+	std::string full = Py_GetVersion();  // "3.11.2 (main, ...) [GCC ...]"
+	return full.substr(0, full.find(' '));
+}
+
+void PythonRuntime::flush_streams() {
+	for (const char* name : {"stdout", "stderr"}) {
+		PyObject* stream = PySys_GetObject(name);  // borrowed
+		if (!stream) {
+			continue;
+		}
+		PyObject* result = PyObject_CallMethod(stream, "flush", nullptr);
+		if (!result) {
+			PyErr_Clear();
+		}
+		Py_XDECREF(result);
+	}
+}
+
+}  // namespace mmpy::host

@@ -1,0 +1,44 @@
+// The embedded CPython interpreter of this host process: start-up with the instance's
+// folder on sys.path and sys.stdout/sys.stderr sent to the core's log, module imports,
+// handler look-up, and calls that log their exceptions instead of ending the host.
+#pragma once
+
+#include <Python.h>
+
+#include <string>
+
+namespace mmpy::host {
+
+class PythonRuntime {
+public:
+	// Starts the main interpreter (C extensions such as numpy need the main one).
+	bool start(const std::string& directory, std::string& error);
+	void stop();
+	bool running() const { return running_; }
+
+	// `module = VALUE`: a module name, or a path to a .py file relative to the config folder.
+	// On failure the traceback is already logged; `error` is a one-line summary.
+	bool import_module(const std::string& value, std::string& error);
+
+	// "module.function" -> a new reference to a callable, or nullptr and `error`.
+	PyObject* resolve(const std::string& dotted, std::string& error);
+
+	// Calls `callable(*args)` (args may be nullptr); an exception is logged with `context`
+	// and its traceback, and the host carries on.
+	void call(PyObject* callable, PyObject* args, const std::string& context);
+	// The hot path: one argument, and the log context built only if something failed.
+	void call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject);
+
+	// sys.version, for the hello reply.
+	std::string version() const;
+
+	// Flushes Python's sys.stdout/sys.stderr line buffers into the log.
+	void flush_streams();
+
+private:
+	void report_exception(const std::string& context);
+
+	bool running_ = false;
+};
+
+}  // namespace mmpy::host

@@ -1,0 +1,154 @@
+#include "scheduler.h"
+
+#include <algorithm>
+
+namespace mmpy::host {
+
+namespace {
+// libuv handles must outlive uv_close; the close callback frees them.
+template <typename T>
+void close_and_delete(T* owner, uv_handle_t* handle) {
+	handle->data = owner;
+	uv_close(handle, [](uv_handle_t* h) { delete static_cast<T*>(h->data); });
+}
+}  // namespace
+
+Scheduler::Scheduler(uv_loop_t* loop, Invoke invoke) : loop_(loop), invoke_(std::move(invoke)) {}
+
+Scheduler::~Scheduler() {
+	clear();
+}
+
+void Scheduler::set_interval(PyObject* callable, uint64_t period_ms) {
+	for (Timer* timer : timers_) {
+		if (PyObject_RichCompareBool(callable, timer->callable, Py_EQ) == 1) {
+			if (period_ms == 0) {
+				drop(timer);
+			} else {
+				timer->period_ms = period_ms;
+				arm(*timer);
+			}
+			return;
+		}
+	}
+	PyErr_Clear();
+	if (period_ms == 0) {
+		return;
+	}
+	auto* timer = new Timer{this, callable, period_ms, {}};
+	Py_INCREF(callable);
+	uv_timer_init(loop_, &timer->handle);
+	timer->handle.data = timer;
+	timers_.push_back(timer);
+	arm(*timer);
+}
+
+void Scheduler::arm(Timer& timer) {
+	if (started_) {
+		uv_timer_start(&timer.handle, on_timer, timer.period_ms, timer.period_ms);
+	}
+}
+
+void Scheduler::on_timer(uv_timer_t* handle) {
+	auto* timer = static_cast<Timer*>(handle->data);
+	// The handler may cancel its own interval; keep the callable alive meanwhile.
+	PyObject* callable = timer->callable;
+	Py_INCREF(callable);
+	timer->owner->invoke_(callable, nullptr, "interval handler");
+	Py_DECREF(callable);
+}
+
+void Scheduler::drop(Timer* timer) {
+	timers_.erase(std::find(timers_.begin(), timers_.end(), timer));
+	Py_DECREF(timer->callable);
+	uv_timer_stop(&timer->handle);
+	close_and_delete(timer, reinterpret_cast<uv_handle_t*>(&timer->handle));
+}
+
+bool Scheduler::manage(PyObject* handler, PyObject* socket, int fd, std::string& error) {
+	for (Watch* watch : watches_) {
+		if (PyObject_RichCompareBool(socket, watch->socket, Py_EQ) == 1) {
+			if (!handler) {
+				drop(watch);
+			} else {
+				Py_INCREF(handler);
+				Py_SETREF(watch->handler, handler);
+			}
+			return true;
+		}
+	}
+	PyErr_Clear();
+	if (!handler) {
+		return true;
+	}
+	for (Watch* watch : watches_) {
+		if (watch->fd == fd) {
+			error = "descriptor " + std::to_string(fd) + " is already managed with another socket object";
+			return false;
+		}
+	}
+	auto* watch = new Watch{this, handler, socket, fd, {}};
+	int rc = uv_poll_init(loop_, &watch->handle, fd);
+	if (rc != 0) {
+		delete watch;
+		error = "descriptor " + std::to_string(fd) + " cannot be watched: " + uv_strerror(rc);
+		return false;
+	}
+	Py_INCREF(handler);
+	Py_INCREF(socket);
+	watch->handle.data = watch;
+	watches_.push_back(watch);
+	arm(*watch);
+	return true;
+}
+
+void Scheduler::arm(Watch& watch) {
+	if (started_) {
+		uv_poll_start(&watch.handle, UV_READABLE | UV_DISCONNECT, on_poll);
+	}
+}
+
+void Scheduler::on_poll(uv_poll_t* handle, int status, int) {
+	auto* watch = static_cast<Watch*>(handle->data);
+	if (status < 0) {
+		// The descriptor went bad (closed without manage(None, sock)); stop watching it.
+		uv_poll_stop(handle);
+		return;
+	}
+	PyObject* handler = watch->handler;
+	PyObject* args = PyTuple_Pack(1, watch->socket);
+	Py_INCREF(handler);
+	watch->owner->invoke_(handler, args, "socket handler");
+	Py_DECREF(handler);
+	Py_XDECREF(args);
+}
+
+void Scheduler::drop(Watch* watch) {
+	watches_.erase(std::find(watches_.begin(), watches_.end(), watch));
+	Py_DECREF(watch->handler);
+	Py_DECREF(watch->socket);
+	uv_poll_stop(&watch->handle);
+	close_and_delete(watch, reinterpret_cast<uv_handle_t*>(&watch->handle));
+}
+
+void Scheduler::start() {
+	started_ = true;
+	for (Timer* timer : timers_) {
+		arm(*timer);
+	}
+	for (Watch* watch : watches_) {
+		arm(*watch);
+	}
+}
+
+void Scheduler::clear() {
+	while (!timers_.empty()) {
+		drop(timers_.back());
+	}
+	while (!watches_.empty()) {
+		drop(watches_.back());
+	}
+	started_ = false;
+}
+
+}  // namespace mmpy::host

@@ -1,0 +1,69 @@
+// The Python callbacks the loop runs on its own: interval() timers and manage()d sockets.
+// They are registered at any time but run only once the show has started, as they did
+// inside the core.
+#pragma once
+
+#include <Python.h>
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mmpy::host {
+
+class Scheduler {
+public:
+	// `call` runs a Python callable with the arguments given, logging any exception;
+	// `context` names it in that log ("interval handler", "socket handler").
+	using Invoke = std::function<void(PyObject* callable, PyObject* args, const char* context)>;
+
+	Scheduler(uv_loop_t* loop, Invoke invoke);
+	~Scheduler();
+
+	// interval(fn, ms): ms already rounded; 0 cancels. Same fn again updates the period.
+	void set_interval(PyObject* callable, uint64_t period_ms);
+
+	// manage(fn, sock): fn None (nullptr) unregisters. False with `error` if the socket
+	// cannot be watched (for instance a regular file).
+	bool manage(PyObject* handler, PyObject* socket, int fd, std::string& error);
+
+	// Starts everything registered so far; later registrations start at once.
+	void start();
+
+	// Stops and forgets every timer and socket, releasing their Python references.
+	void clear();
+
+	size_t intervals() const { return timers_.size(); }
+
+private:
+	struct Timer {
+		Scheduler* owner;
+		PyObject* callable;
+		uint64_t period_ms;
+		uv_timer_t handle;
+	};
+	struct Watch {
+		Scheduler* owner;
+		PyObject* handler;
+		PyObject* socket;
+		int fd;
+		uv_poll_t handle;
+	};
+
+	static void on_timer(uv_timer_t* handle);
+	static void on_poll(uv_poll_t* handle, int status, int events);
+	void arm(Timer& timer);
+	void arm(Watch& watch);
+	void drop(Timer* timer);
+	void drop(Watch* watch);
+
+	uv_loop_t* loop_;
+	Invoke invoke_;
+	bool started_ = false;
+	std::vector<Timer*> timers_;
+	std::vector<Watch*> watches_;
+};
+
+}  // namespace mmpy::host

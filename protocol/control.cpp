@@ -1,0 +1,170 @@
+#include "control.h"
+
+#include <nlohmann/json.hpp>
+
+namespace mmpy::protocol {
+
+using nlohmann::json;
+
+namespace {
+
+bool append_json(std::vector<uint8_t>& out, FrameType type, const json& body) {
+	// Replace invalid UTF-8 (a channel name in Latin-1, say) rather than throw.
+	std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+	if (text.size() > kMaxPayload) {
+		return false;
+	}
+	append_header(out, type, static_cast<uint32_t>(text.size()));
+	out.insert(out.end(), text.begin(), text.end());
+	return true;
+}
+
+// Parses a JSON object and hands it to `read`, which may throw json errors; any error
+// becomes a message instead of an exception escaping into the caller's loop.
+template <typename Read>
+bool parse_object(std::span<const uint8_t> payload, std::string& error, Read read) {
+	json body = json::parse(payload.begin(), payload.end(), nullptr, false);
+	if (body.is_discarded() || !body.is_object()) {
+		error = "control message is not a JSON object";
+		return false;
+	}
+	try {
+		read(body);
+	} catch (const json::exception& e) {
+		error = std::string("malformed control message: ") + e.what();
+		return false;
+	} catch (const std::length_error& e) {
+		error = e.what();
+		return false;
+	}
+	return true;
+}
+
+std::string name_field(const json& body, const char* key) {
+	std::string value = body.at(key).get<std::string>();
+	if (value.size() > kMaxNameLength) {
+		throw std::length_error(std::string("field '") + key + "' longer than " +
+		                        std::to_string(kMaxNameLength) + " bytes");
+	}
+	return value;
+}
+
+}  // namespace
+
+bool encode(std::vector<uint8_t>& out, const ShimHello& m) {
+	return append_json(out, FrameType::Hello,
+	                   {{"version", m.version}, {"instance", m.instance}, {"directory", m.directory},
+	                    {"timestamp", m.timestamp}, {"handler_timeout_ms", m.handler_timeout_ms}});
+}
+
+bool encode(std::vector<uint8_t>& out, const HostHello& m) {
+	return append_json(out, FrameType::Hello,
+	                   {{"version", m.version}, {"pid", m.pid}, {"python", m.python}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Configure& m) {
+	return append_json(out, FrameType::Configure, {{"option", m.option}, {"value", m.value}});
+}
+
+bool encode(std::vector<uint8_t>& out, const ConfigureResult& m) {
+	return append_json(out, FrameType::ConfigureResult,
+	                   {{"ok", m.ok}, {"error", m.error}, {"outputs", m.outputs}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Start& m) {
+	return append_json(out, FrameType::Start,
+	                   {{"timestamp", m.timestamp}, {"channels", m.channels}, {"inputs", m.inputs},
+	                    {"outputs", m.outputs}, {"restart", m.restart}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Started& m) {
+	return append_json(out, FrameType::Started, {{"ok", m.ok}, {"error", m.error}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Log& m) {
+	return append_json(out, FrameType::Log, {{"level", m.level}, {"text", m.text}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Heartbeat& m) {
+	return append_json(out, FrameType::Heartbeat, {{"timestamp", m.timestamp}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Error& m) {
+	return append_json(out, FrameType::Error, {{"reason", m.reason}});
+}
+
+bool encode_empty(std::vector<uint8_t>& out, FrameType type) {
+	return append_json(out, type, json::object());
+}
+
+bool parse(std::span<const uint8_t> payload, ShimHello& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.version = b.at("version").get<uint32_t>();
+		m.instance = name_field(b, "instance");
+		m.directory = b.at("directory").get<std::string>();
+		m.timestamp = b.at("timestamp").get<uint64_t>();
+		m.handler_timeout_ms = b.value("handler_timeout_ms", uint32_t{0});
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, HostHello& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.version = b.at("version").get<uint32_t>();
+		m.pid = b.at("pid").get<int64_t>();
+		m.python = b.at("python").get<std::string>();
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, Configure& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.option = name_field(b, "option");
+		m.value = b.at("value").get<std::string>();
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.ok = b.at("ok").get<bool>();
+		m.error = b.at("error").get<std::string>();
+		m.outputs = b.at("outputs").get<std::vector<std::pair<std::string, double>>>();
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, Start& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.timestamp = b.at("timestamp").get<uint64_t>();
+		m.channels = b.at("channels").get<std::vector<std::pair<uint32_t, std::string>>>();
+		for (const auto& channel : m.channels) {
+			if (channel.second.size() > kMaxNameLength) {
+				throw std::length_error("channel name longer than " + std::to_string(kMaxNameLength) + " bytes");
+			}
+		}
+		m.inputs = b.at("inputs").get<std::vector<std::pair<uint32_t, double>>>();
+		m.outputs = b.at("outputs").get<std::vector<std::pair<uint32_t, double>>>();
+		m.restart = b.at("restart").get<bool>();
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, Started& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.ok = b.at("ok").get<bool>();
+		m.error = b.at("error").get<std::string>();
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, Log& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		m.level = b.at("level").get<int>();
+		m.text = b.at("text").get<std::string>();
+	});
+}
+
+bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) { m.timestamp = b.at("timestamp").get<uint64_t>(); });
+}
+
+bool parse(std::span<const uint8_t> payload, Error& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) { m.reason = b.at("reason").get<std::string>(); });
+}
+
+}  // namespace mmpy::protocol

@@ -1,0 +1,100 @@
+// Control messages: small JSON objects, one per frame, exchanged outside the hot path.
+// Each message has a struct, an encoder and a parser that never trusts its input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "frame.h"
+
+namespace mmpy::protocol {
+
+// Hello from the shim: which instance this connection serves and where it lives.
+struct ShimHello {
+	uint32_t version = kVersion;
+	std::string instance;   // the [python NAME] section name
+	std::string directory;  // the config file's folder, first on sys.path
+	uint64_t timestamp = 0; // the core's clock (ms)
+	uint32_t handler_timeout_ms = 0;
+};
+
+// Hello from the host: the agreed version and who answered.
+struct HostHello {
+	uint32_t version = kVersion;
+	int64_t pid = 0;
+	std::string python;  // sys.version of the host's interpreter
+};
+
+// One `option = value` line of the instance section.
+struct Configure {
+	std::string option;
+	std::string value;
+};
+
+// The host's answer to Configure. `outputs` lists the channels that output() touched
+// while the option ran (module top-level code), with their values.
+struct ConfigureResult {
+	bool ok = true;
+	std::string error;
+	std::vector<std::pair<std::string, double>> outputs;
+};
+
+// The show starts: every channel of the instance with its id, and the values the shim
+// remembers (non-empty after the host was restarted during a show).
+struct Start {
+	uint64_t timestamp = 0;
+	std::vector<std::pair<uint32_t, std::string>> channels;
+	std::vector<std::pair<uint32_t, double>> inputs;
+	std::vector<std::pair<uint32_t, double>> outputs;
+	bool restart = false;
+};
+
+struct Started {
+	bool ok = true;
+	std::string error;
+};
+
+struct Log {
+	int level = 0;  // 0: normal, 1: debug (the core's levels)
+	std::string text;
+};
+
+struct Heartbeat {
+	uint64_t timestamp = 0;
+};
+
+struct Error {
+	std::string reason;
+};
+
+// Appends a whole frame; false (and nothing appended) if it would exceed kMaxPayload.
+bool encode(std::vector<uint8_t>& out, const ShimHello& m);
+bool encode(std::vector<uint8_t>& out, const HostHello& m);
+bool encode(std::vector<uint8_t>& out, const Configure& m);
+bool encode(std::vector<uint8_t>& out, const ConfigureResult& m);
+bool encode(std::vector<uint8_t>& out, const Start& m);
+bool encode(std::vector<uint8_t>& out, const Started& m);
+bool encode(std::vector<uint8_t>& out, const Log& m);
+bool encode(std::vector<uint8_t>& out, const Heartbeat& m);
+bool encode(std::vector<uint8_t>& out, const Error& m);
+// Frames without a body: Shutdown and Bye.
+bool encode_empty(std::vector<uint8_t>& out, FrameType type);
+
+// Parse a payload; on failure return false and say why in `error`.
+bool parse(std::span<const uint8_t> payload, ShimHello& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, HostHello& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Configure& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Start& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Started& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Log& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Error& m, std::string& error);
+
+// Longest channel, instance, option or module name either side accepts.
+inline constexpr size_t kMaxNameLength = 1024;
+
+}  // namespace mmpy::protocol

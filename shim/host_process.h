@@ -1,0 +1,29 @@
+// Finding and starting the mm-pyhost executable for an instance (spawn mode), and making
+// sure it is gone afterwards.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace mmpy::shim {
+
+// The host executable to run: the `host` option if given, else mm-pyhost next to this
+// plugin, else the installed one, else "mm-pyhost" on PATH.
+std::string locate_host(const std::string& configured);
+
+// Starts `exe --fd 3` with one end of a fresh socketpair as its descriptor 3, in its own
+// process group (a Ctrl-C meant for the core must not hit Python first). Returns our end.
+int spawn_host(const std::string& exe, pid_t& pid, std::string& error);
+
+// Connects to a host listening on `path` (attach mode).
+int connect_host(const std::string& path, std::string& error);
+
+// Waits up to `timeout_ms` for `pid` to exit, then kills it; returns a description of how
+// it ended for the log.
+std::string reap_host(pid_t pid, int timeout_ms);
+
+// Describes a wait status: "exited with status 1", "killed by signal 11 (Segmentation fault)".
+std::string describe_exit(int status);
+
+}  // namespace mmpy::shim

@@ -1,0 +1,147 @@
+// The backend callbacks MIDIMonster calls: thin adapters from the C ABI to ShimInstance.
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "midimonster.h"
+#include "shim_instance.h"
+#include "shim_log.h"
+
+using mmpy::shim::BackendOptions;
+using mmpy::shim::ShimInstance;
+
+namespace {
+
+BackendOptions options;
+std::vector<ShimInstance*> instances;
+
+ShimInstance* of(instance* inst) {
+	return static_cast<ShimInstance*>(inst->impl);
+}
+
+// [backend python]: how to reach the host. These must come before the first instance.
+int python_configure(char* option, char* value) {
+	std::string name = option;
+	if (name != "host" && name != "socket") {
+		SHIM_LOG("Unknown backend option '%s' in [backend python] (known: host, socket)", option);
+		return 1;
+	}
+	if (!instances.empty()) {
+		SHIM_LOG("Backend option '%s' must come before the first [python ...] section", option);
+		return 1;
+	}
+	if (std::string(value).empty()) {
+		SHIM_LOG("Backend option '%s' needs a path", option);
+		return 1;
+	}
+	(name == "host" ? options.host : options.socket) = value;
+	return 0;
+}
+
+// [python NAME]: every instance gets a host of its own. The core names the instance only
+// after this returns, so the host is reached at the instance's first option (or at start).
+int python_instance(instance* inst) {
+	auto shim = std::make_unique<ShimInstance>(inst);
+	inst->impl = shim.get();
+	instances.push_back(shim.release());
+	return 0;
+}
+
+// Reaches the instance's host unless that happened already; says how to fix a failure.
+bool ensure_host(instance* inst) {
+	std::string error;
+	if (of(inst)->connected() || of(inst)->connect(options, error)) {
+		return true;
+	}
+	SHIM_LOG("%s: %s", inst->name, error.c_str());
+	if (options.socket.empty()) {
+		SHIM_LOG("%s: set 'host = /path/to/mm-pyhost' in [backend python] if the host is installed elsewhere",
+		         inst->name);
+	}
+	return false;
+}
+
+int python_configure_instance(instance* inst, char* option, char* value) {
+	if (!ensure_host(inst)) {
+		return 1;
+	}
+	std::string error;
+	if (!of(inst)->configure(option, value, error)) {
+		SHIM_LOG("%s: %s", inst->name, error.c_str());
+		return 1;
+	}
+	return 0;
+}
+
+channel* python_channel(instance* inst, char* spec, uint8_t) {
+	return of(inst)->map_channel(spec);
+}
+
+int python_handle(instance* inst, size_t count, channel** channels, channel_value* values) {
+	of(inst)->deliver(count, channels, values);
+	return 0;
+}
+
+// Runs every core iteration: read what the hosts sent, write what waits for them.
+int python_process(size_t count, managed_fd* fds) {
+	for (size_t i = 0; i < count; i++) {
+		static_cast<ShimInstance*>(fds[i].impl)->on_readable();
+	}
+	for (ShimInstance* shim : instances) {
+		shim->tick();
+	}
+	return 0;
+}
+
+int python_start(size_t count, instance** list) {
+	for (size_t i = 0; i < count; i++) {
+		if (!ensure_host(list[i])) {
+			return 1;
+		}
+		std::string error;
+		if (!of(list[i])->start(error)) {
+			SHIM_LOG("%s: %s", list[i]->name, error.c_str());
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int python_shutdown(size_t, instance**) {
+	for (ShimInstance* shim : instances) {
+		shim->shutdown();
+	}
+	for (ShimInstance* shim : instances) {
+		delete shim;
+	}
+	instances.clear();
+	return 0;
+}
+
+// Come back soon while writes are pending; otherwise the heartbeat cadence is enough.
+uint32_t python_interval() {
+	bool busy = std::any_of(instances.begin(), instances.end(), [](ShimInstance* s) { return s->busy(); });
+	return busy ? 1 : 1000;
+}
+
+}  // namespace
+
+extern "C" MM_PLUGIN_API int init(void) {
+	backend python = {};
+	python.name = const_cast<char*>("python");
+	python.conf = python_configure;
+	python.create = python_instance;
+	python.conf_instance = python_configure_instance;
+	python.channel = python_channel;
+	python.handle = python_handle;
+	python.process = python_process;
+	python.start = python_start;
+	python.shutdown = python_shutdown;
+	python.interval = python_interval;
+	if (mm_backend_register(python)) {
+		SHIM_LOG("Failed to register the python backend (is another python.so loaded?)");
+		return 1;
+	}
+	return 0;
+}

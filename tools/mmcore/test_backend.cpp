@@ -1,0 +1,203 @@
+// Callbacks of the built-in `test` backend.
+#include "test_backend.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <unordered_map>
+#include <vector>
+
+#include "log.h"
+#include "test_commands.h"
+
+namespace {
+
+constexpr const char* backend_name = "test";
+
+// Per-instance channel name table (ident = index) and output switch.
+struct TestInstance {
+	std::vector<std::string> names;
+	std::unordered_map<std::string, uint64_t> idents;
+	bool echo_stdout = true;
+};
+
+uint64_t handled = 0;
+uint64_t next_ident = 1;
+bool commands_deferred = false;
+
+// CLOCK_MONOTONIC in microseconds, for latency measurements by the harness.
+uint64_t monotonic_us() {
+	timespec now{};
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+}
+
+// No global options.
+int test_conf(char* option, char*) {
+	mmcore::logf(backend_name, "Unknown backend option %s", option);
+	return 1;
+}
+
+// Allocates the name table.
+int test_create(instance* inst) {
+	inst->impl = new TestInstance();
+	inst->ident = next_ident++;
+	return 0;
+}
+
+// Only `echo-stdout = yes|no` is known; anything else fails configuration.
+int test_conf_instance(instance* inst, char* option, char* value) {
+	auto* data = static_cast<TestInstance*>(inst->impl);
+	std::string opt = option, val = value;
+	if (opt == "echo-stdout") {
+		if (val == "yes" || val == "on" || val == "true" || val == "1") {
+			data->echo_stdout = true;
+			return 0;
+		}
+		if (val == "no" || val == "off" || val == "false" || val == "0") {
+			data->echo_stdout = false;
+			return 0;
+		}
+		mmcore::logf(backend_name, "Invalid value %s for echo-stdout of %s", value, inst->name);
+		return 1;
+	}
+	mmcore::logf(backend_name, "Unknown instance option %s for %s", option, inst->name);
+	return 1;
+}
+
+// Any spec is a channel; the same name always yields the same channel.
+channel* test_channel(instance* inst, char* spec, uint8_t) {
+	auto* data = static_cast<TestInstance*>(inst->impl);
+	auto it = data->idents.find(spec);
+	uint64_t ident;
+	if (it == data->idents.end()) {
+		ident = data->names.size();
+		data->names.emplace_back(spec);
+		data->idents.emplace(spec, ident);
+	} else {
+		ident = it->second;
+	}
+	return mm_channel(inst, ident, 1);
+}
+
+// Counts and (unless echo-stdout = no) prints each received event.
+int test_handle(instance* inst, size_t n, channel** c, channel_value* v) {
+	auto* data = static_cast<TestInstance*>(inst->impl);
+	for (size_t u = 0; u < n; u++) {
+		handled++;
+		if (!data->echo_stdout) {
+			continue;
+		}
+		const std::string& name = c[u]->ident < data->names.size() ? data->names[c[u]->ident] : "?";
+		mmcore::outf("event %s.%s %.6f %llu", inst->name, name.c_str(), v[u].normalised,
+		             static_cast<unsigned long long>(monotonic_us()));
+	}
+	return 0;
+}
+
+// Reads stdin when readable and runs complete command lines.
+int test_process(size_t nfds, managed_fd* fds) {
+	for (size_t u = 0; u < nfds; u++) {
+		if (fds[u].fd != STDIN_FILENO) {
+			continue;
+		}
+		char buffer[65536];
+		ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
+		if (got > 0) {
+			mmcore::testbackend::commands_feed(buffer, static_cast<size_t>(got));
+		} else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+			// EOF is not a shutdown: a demo may run without input.
+			mm_manage_fd(STDIN_FILENO, const_cast<char*>(backend_name), 0, nullptr);
+			mmcore::testbackend::commands_eof();
+		}
+	}
+	commands_deferred = mmcore::testbackend::commands_run();
+	return 0;
+}
+
+// Nothing to do at start.
+int test_start(size_t, instance**) {
+	return 0;
+}
+
+// Asks for a quick next iteration while commands wait behind a `sync`/`stats`.
+uint32_t test_interval() {
+	return commands_deferred ? 1 : 0;
+}
+
+// Frees the name tables.
+int test_shutdown(size_t n, instance** inst) {
+	for (size_t u = 0; u < n; u++) {
+		delete static_cast<TestInstance*>(inst[u]->impl);
+		inst[u]->impl = nullptr;
+	}
+	return 0;
+}
+
+}  // namespace
+
+namespace mmcore::testbackend {
+
+// Registered like any plugin, through the public entry point.
+int register_backend() {
+	backend b{};
+	b.name = const_cast<char*>(backend_name);
+	b.conf = test_conf;
+	b.create = test_create;
+	b.conf_instance = test_conf_instance;
+	b.channel = test_channel;
+	b.handle = test_handle;
+	b.process = test_process;
+	b.start = test_start;
+	b.shutdown = test_shutdown;
+	b.channel_free = nullptr;
+	b.interval = test_interval;
+	if (mm_backend_register(b)) {
+		return 1;
+	}
+	if (fcntl(STDIN_FILENO, F_GETFD) >= 0) {
+		mm_manage_fd(STDIN_FILENO, b.name, 1, nullptr);
+	}
+	return 0;
+}
+
+// Resolves "INST.CHAN" against test instances and the mapping-created channel names.
+channel* find_channel(const std::string& spec, std::string& why) {
+	size_t dot = spec.find('.');
+	if (dot == std::string::npos) {
+		why = "not an INSTANCE.CHANNEL spec: " + spec;
+		return nullptr;
+	}
+	std::string inst_name = spec.substr(0, dot), chan = spec.substr(dot + 1);
+	size_t n = 0;
+	instance** list = nullptr;
+	instance* inst = nullptr;
+	if (!mm_backend_instances(const_cast<char*>(backend_name), &n, &list)) {
+		for (size_t u = 0; u < n; u++) {
+			if (list[u]->name && inst_name == list[u]->name) {
+				inst = list[u];
+			}
+		}
+		free(list);
+	}
+	if (!inst) {
+		why = "no test instance named " + inst_name;
+		return nullptr;
+	}
+	auto* data = static_cast<TestInstance*>(inst->impl);
+	auto it = data->idents.find(chan);
+	channel* c = it == data->idents.end() ? nullptr : mm_channel(inst, it->second, 0);
+	if (!c) {
+		why = "channel " + spec + " is not named by any mapping";
+	}
+	return c;
+}
+
+// For `stats`.
+uint64_t events_handled() {
+	return handled;
+}
+
+}  // namespace mmcore::testbackend
