@@ -40,6 +40,7 @@ int plugin_attach(const std::string& folder, const char* file) {
 		return 1;
 	}
 	handles.push_back(handle);
+	mmcore::debugf("core/pl", "Loaded plugin %s", lib.c_str());
 	return 0;
 }
 

@@ -1,0 +1,224 @@
+// The wire format: what one side encodes the other decodes unchanged, and anything
+// truncated, oversized or malformed is refused with a reason instead of trusted.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <limits>
+
+#include "control.h"
+#include "events.h"
+#include "frame.h"
+
+using namespace mmpy::protocol;
+
+namespace {
+
+// Decodes exactly one frame from `bytes`, fed in chunks of `chunk` bytes.
+FrameDecoder::Status decode_one(const std::vector<uint8_t>& bytes, Frame& frame, FrameDecoder& decoder,
+                                size_t chunk = SIZE_MAX) {
+	FrameDecoder::Status status = FrameDecoder::Status::NeedMore;
+	for (size_t at = 0; at < bytes.size(); at += chunk) {
+		size_t n = std::min(chunk, bytes.size() - at);
+		decoder.feed({bytes.data() + at, n});
+		status = decoder.next(frame);
+		if (status != FrameDecoder::Status::NeedMore) {
+			return status;
+		}
+	}
+	return status;
+}
+
+std::vector<uint8_t> header(uint32_t length, uint16_t type, uint16_t reserved = 0) {
+	std::vector<uint8_t> bytes(kHeaderSize);
+	std::memcpy(bytes.data(), &length, 4);
+	std::memcpy(bytes.data() + 4, &type, 2);
+	std::memcpy(bytes.data() + 6, &reserved, 2);
+	return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("an event batch survives the round trip, byte by byte or at once", "[protocol]") {
+	std::vector<uint8_t> wire;
+	BatchWriter writer(wire, FrameType::Inputs, 123456789);
+	writer.add(0, 0.0);
+	writer.add(7, 0.5);
+	writer.add(4000000000u, 1.0);
+	writer.finish();
+
+	for (size_t chunk : {size_t{1}, size_t{5}, wire.size()}) {
+		FrameDecoder decoder;
+		Frame frame;
+		REQUIRE(decode_one(wire, frame, decoder, chunk) == FrameDecoder::Status::Ready);
+		REQUIRE(frame.type == FrameType::Inputs);
+		BatchView batch;
+		std::string error;
+		REQUIRE(BatchView::parse(frame.payload, batch, error));
+		REQUIRE(batch.timestamp() == 123456789);
+		REQUIRE(batch.size() == 3);
+		CHECK(batch[1].channel == 7);
+		CHECK(batch[1].value == 0.5);
+		CHECK(batch[2].channel == 4000000000u);
+		CHECK(batch[2].value == 1.0);
+		CHECK(decoder.buffered() == 0);
+	}
+}
+
+TEST_CASE("an empty batch leaves no frame behind", "[protocol]") {
+	std::vector<uint8_t> wire = {1, 2, 3};
+	BatchWriter writer(wire, FrameType::Outputs, 1);
+	writer.finish();
+	CHECK(wire == std::vector<uint8_t>{1, 2, 3});
+}
+
+TEST_CASE("several frames in one read come out one by one, in order", "[protocol]") {
+	std::vector<uint8_t> wire;
+	encode(wire, Heartbeat{1});
+	encode(wire, Log{0, "hello"});
+	encode(wire, Heartbeat{3});
+	FrameDecoder decoder;
+	decoder.feed(wire);
+	Frame frame;
+	std::string error;
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	Heartbeat first;
+	REQUIRE(parse(frame.payload, first, error));
+	CHECK(first.timestamp == 1);
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	Log line;
+	REQUIRE(parse(frame.payload, line, error));
+	CHECK(line.text == "hello");
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::Heartbeat);
+	CHECK(decoder.next(frame) == FrameDecoder::Status::NeedMore);
+}
+
+TEST_CASE("every control message survives the round trip", "[protocol]") {
+	std::string error;
+	auto roundtrip = [&](auto message, FrameType type) {
+		std::vector<uint8_t> wire;
+		REQUIRE(encode(wire, message));
+		FrameDecoder decoder;
+		Frame frame;
+		REQUIRE(decode_one(wire, frame, decoder) == FrameDecoder::Status::Ready);
+		REQUIRE(frame.type == type);
+		decltype(message) back;
+		REQUIRE(parse(frame.payload, back, error));
+		return back;
+	};
+	ShimHello hello{kVersion, "py1", "/show", 42, 250};
+	auto hello_back = roundtrip(hello, FrameType::Hello);
+	CHECK(hello_back.instance == "py1");
+	CHECK(hello_back.directory == "/show");
+	CHECK(hello_back.timestamp == 42);
+	CHECK(hello_back.handler_timeout_ms == 250);
+
+	CHECK(roundtrip(HostHello{kVersion, 99, "3.11.2"}, FrameType::Hello).pid == 99);
+	CHECK(roundtrip(Configure{"module", "handlers"}, FrameType::Configure).value == "handlers");
+
+	ConfigureResult result{false, "unknown option", {{"out1", 0.25}}};
+	auto result_back = roundtrip(result, FrameType::ConfigureResult);
+	CHECK_FALSE(result_back.ok);
+	CHECK(result_back.error == "unknown option");
+	CHECK(result_back.outputs == result.outputs);
+
+	Start start;
+	start.timestamp = 7;
+	start.channels = {{0, "out1"}, {1, "mod.in"}};
+	start.inputs = {{1, 0.5}};
+	start.restart = true;
+	auto start_back = roundtrip(start, FrameType::Start);
+	CHECK(start_back.channels == start.channels);
+	CHECK(start_back.inputs == start.inputs);
+	CHECK(start_back.restart);
+
+	CHECK(roundtrip(Started{false, "x"}, FrameType::Started).error == "x");
+	CHECK(roundtrip(Log{1, "debug line"}, FrameType::Log).level == 1);
+	CHECK(roundtrip(Error{"bye now"}, FrameType::Error).reason == "bye now");
+}
+
+TEST_CASE("a truncated frame waits for the rest and is never returned half", "[protocol]") {
+	std::vector<uint8_t> wire;
+	encode(wire, Log{0, "a line of text"});
+	FrameDecoder decoder;
+	decoder.feed({wire.data(), wire.size() - 1});
+	Frame frame;
+	CHECK(decoder.next(frame) == FrameDecoder::Status::NeedMore);
+	decoder.feed({wire.data() + wire.size() - 1, 1});
+	CHECK(decoder.next(frame) == FrameDecoder::Status::Ready);
+}
+
+TEST_CASE("a frame announcing more than the maximum payload is refused at once", "[protocol]") {
+	FrameDecoder decoder;
+	decoder.feed(header(kMaxPayload + 1, static_cast<uint16_t>(FrameType::Inputs)));
+	Frame frame;
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Invalid);
+	CHECK_THAT(decoder.error(), Catch::Contains("exceeds the limit"));
+	// The stream stays refused: nothing after a bad frame is trusted.
+	std::vector<uint8_t> good;
+	encode(good, Heartbeat{1});
+	decoder.feed(good);
+	CHECK(decoder.next(frame) == FrameDecoder::Status::Invalid);
+}
+
+TEST_CASE("unknown frame types and reserved bits are refused", "[protocol]") {
+	Frame frame;
+	FrameDecoder unknown;
+	unknown.feed(header(0, 999));
+	REQUIRE(unknown.next(frame) == FrameDecoder::Status::Invalid);
+	CHECK_THAT(unknown.error(), Catch::Contains("unknown frame type 999"));
+
+	FrameDecoder reserved;
+	reserved.feed(header(0, static_cast<uint16_t>(FrameType::Bye), 1));
+	CHECK(reserved.next(frame) == FrameDecoder::Status::Invalid);
+}
+
+TEST_CASE("a batch whose count does not match its length is refused", "[protocol]") {
+	std::vector<uint8_t> wire;
+	BatchWriter writer(wire, FrameType::Outputs, 0);
+	writer.add(1, 0.5);
+	writer.finish();
+	std::vector<uint8_t> payload(wire.begin() + kHeaderSize, wire.end());
+	BatchView view;
+	std::string error;
+
+	uint32_t lie = 2;
+	std::memcpy(payload.data() + 8, &lie, 4);
+	CHECK_FALSE(BatchView::parse(payload, view, error));
+	CHECK_THAT(error, Catch::Contains("does not hold 2 events"));
+
+	uint32_t huge = std::numeric_limits<uint32_t>::max();
+	std::memcpy(payload.data() + 8, &huge, 4);
+	CHECK_FALSE(BatchView::parse(payload, view, error));
+
+	std::vector<uint8_t> short_payload(payload.begin(), payload.begin() + 10);
+	CHECK_FALSE(BatchView::parse(short_payload, view, error));
+	CHECK_THAT(error, Catch::Contains("shorter than its header"));
+}
+
+TEST_CASE("control messages that are not the expected JSON are refused with a reason", "[protocol]") {
+	std::string error;
+	Configure configure;
+	auto bytes = [](const std::string& text) { return std::vector<uint8_t>(text.begin(), text.end()); };
+
+	CHECK_FALSE(parse(bytes("not json"), configure, error));
+	CHECK_THAT(error, Catch::Contains("not a JSON object"));
+	CHECK_FALSE(parse(bytes("[1,2]"), configure, error));
+	CHECK_FALSE(parse(bytes(R"({"option": 5, "value": "x"})"), configure, error));
+	CHECK_THAT(error, Catch::Contains("malformed control message"));
+	CHECK_FALSE(parse(bytes(R"({"value": "x"})"), configure, error));
+
+	std::string long_name(kMaxNameLength + 1, 'a');
+	CHECK_FALSE(parse(bytes(R"({"option": ")" + long_name + R"(", "value": "x"})"), configure, error));
+	CHECK_THAT(error, Catch::Contains("longer than"));
+
+	Start start;
+	CHECK_FALSE(parse(bytes(R"({"timestamp": "soon", "channels": [], "inputs": [], "outputs": [], "restart": false})"),
+	                  start, error));
+}
+
+TEST_CASE("a control message larger than a frame is not encoded", "[protocol]") {
+	std::vector<uint8_t> wire;
+	CHECK_FALSE(encode(wire, Log{0, std::string(kMaxPayload, 'x')}));
+	CHECK(wire.empty());
+}

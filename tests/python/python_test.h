@@ -1,0 +1,28 @@
+// Shared helpers of the python backend's end-to-end tests.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "mmpy_test.h"
+
+namespace mmpy::test {
+
+// The value of the next event on `channel`; fails the test (with the transcript) if none comes.
+inline double next_value(CoreProcess& core, const std::string& channel, Duration timeout = default_timeout) {
+	auto event = core.wait_event(channel, timeout);
+	INFO("waiting for an event on " << channel << "\n" << core.transcript());
+	REQUIRE(event);
+	return event->value;
+}
+
+// Asserts a log line containing `text` arrives, showing the transcript if it does not.
+#define REQUIRE_LOG(core, text)                                        \
+	do {                                                               \
+		auto found_line = (core).wait_log(text);                       \
+		INFO("waiting for log line: " << (text) << "\n" << (core).transcript()); \
+		REQUIRE(found_line);                                           \
+	} while (0)
+
+}  // namespace mmpy::test
