@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 
 extern char** environ;
@@ -23,24 +25,32 @@ bool executable(const std::string& path) {
 	return access(path.c_str(), X_OK) == 0;
 }
 
-std::string plugin_folder() {
-	Dl_info info{};
-	if (dladdr(reinterpret_cast<void*>(&locate_host), &info) == 0 || !info.dli_fname) {
-		return {};
-	}
-	std::string path = info.dli_fname;
-	size_t slash = path.rfind('/');
-	return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+std::string& plugin_folder() {
+	static std::string folder;
+	return folder;
 }
 
 }  // namespace
+
+void remember_plugin_folder() {
+	Dl_info info{};
+	if (dladdr(reinterpret_cast<void*>(&locate_host), &info) == 0 || !info.dli_fname) {
+		return;
+	}
+	char resolved[PATH_MAX];
+	if (!realpath(info.dli_fname, resolved)) {
+		return;
+	}
+	std::string path = resolved;
+	plugin_folder() = path.substr(0, path.rfind('/'));
+}
 
 std::string locate_host(const std::string& configured) {
 	if (!configured.empty()) {
 		return configured;
 	}
 	std::string beside = plugin_folder() + "/mm-pyhost";
-	if (executable(beside)) {
+	if (!plugin_folder().empty() && executable(beside)) {
 		return beside;
 	}
 	if (executable(MMPY_INSTALLED_HOST)) {

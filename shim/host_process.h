@@ -8,6 +8,10 @@
 
 namespace mmpy::shim {
 
+// Notes the absolute folder python.so was loaded from. Called from init(), before the core
+// changes into the configuration's folder and a relative plugin path stops resolving.
+void remember_plugin_folder();
+
 // The host executable to run: the `host` option if given, else mm-pyhost next to this
 // plugin, else the installed one, else "mm-pyhost" on PATH.
 std::string locate_host(const std::string& configured);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "host_process.h"
 #include "midimonster.h"
 #include "shim_instance.h"
 #include "shim_log.h"
@@ -128,6 +129,7 @@ uint32_t python_interval() {
 }  // namespace
 
 extern "C" MM_PLUGIN_API int init(void) {
+	mmpy::shim::remember_plugin_folder();
 	backend python = {};
 	python.name = const_cast<char*>("python");
 	python.conf = python_configure;

@@ -139,3 +139,16 @@ TEST_CASE("a core killed outright: its host notices, runs the cleanup handler an
 	CHECK(gone_within(hosts[0], Duration(10000)));
 	CHECK(read_file(core.dir().file("cleanup-ran.txt")) == "yes");
 }
+
+TEST_CASE("spawn mode finds mm-pyhost next to python.so, even via a relative plugin folder", "[python][spawn]") {
+	// The core changes into the configuration's folder before the first instance, so a
+	// relative plugin path must have been resolved when the plugin was loaded.
+	CoreOptions options;
+	options.cwd = "/";
+	options.plugin_dir = plugin_dir().substr(1);
+	CoreProcess core(kCleanupConfig, {{"tidy.py", kCleanupModule}}, options);
+	REQUIRE(core.wait_started());
+	core.inject("t.in", 0.5);
+	CHECK(next_value(core, "t.out") == Approx(0.5));
+	core.stop();
+}
