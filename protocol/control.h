@@ -80,7 +80,7 @@ bool encode(std::vector<uint8_t>& out, const Started& m);
 bool encode(std::vector<uint8_t>& out, const Log& m);
 bool encode(std::vector<uint8_t>& out, const Heartbeat& m);
 bool encode(std::vector<uint8_t>& out, const Error& m);
-// Frames without a body: Shutdown and Bye.
+// Frames whose body is the empty object {}: Shutdown and Bye.
 bool encode_empty(std::vector<uint8_t>& out, FrameType type);
 
 // Parse a payload; on failure return false and say why in `error`.

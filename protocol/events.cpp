@@ -48,6 +48,13 @@ bool BatchView::parse(std::span<const uint8_t> payload, BatchView& view, std::st
 		        std::to_string(count) + " events";
 		return false;
 	}
+	for (uint32_t i = 0; i < count; i++) {
+		std::memcpy(&reserved, payload.data() + kBatchHeaderSize + size_t{i} * kEventSize + 4, 4);
+		if (reserved != 0) {
+			error = "event " + std::to_string(i) + " of the batch has its reserved field set";
+			return false;
+		}
+	}
 	view.count_ = count;
 	view.events_ = payload.data() + kBatchHeaderSize;
 	return true;

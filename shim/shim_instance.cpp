@@ -24,7 +24,11 @@ constexpr uint64_t kHeartbeatMs = 1000;
 constexpr size_t kOutboxLimit = 256 * 1024;
 }  // namespace
 
-ShimInstance::ShimInstance(instance* core_instance) : core_(core_instance) {}
+ShimInstance::ShimInstance(instance* core_instance) : core_(core_instance) {
+	// create() runs while the core is inside the configuration file's folder.
+	char directory[PATH_MAX];
+	directory_ = getcwd(directory, sizeof(directory)) ? directory : ".";
+}
 
 ShimInstance::~ShimInstance() {
 	if (pid_ > 0) {
@@ -45,10 +49,9 @@ bool ShimInstance::connect(const BackendOptions& options, std::string& error) {
 	}
 	link_.adopt(fd);
 
-	char directory[PATH_MAX];
 	protocol::ShimHello hello;
 	hello.instance = core_->name;
-	hello.directory = getcwd(directory, sizeof(directory)) ? directory : ".";
+	hello.directory = directory_;
 	hello.timestamp = mm_timestamp();
 	protocol::encode(link_.outbox(), hello);
 	std::vector<uint8_t> payload;
@@ -59,6 +62,11 @@ bool ShimInstance::connect(const BackendOptions& options, std::string& error) {
 	}
 	protocol::HostHello reply;
 	if (!protocol::parse(payload, reply, error)) {
+		return false;
+	}
+	if (reply.version != protocol::kVersion) {
+		error = "protocol version mismatch: this python.so speaks version " + std::to_string(protocol::kVersion) +
+		        ", the host " + std::to_string(reply.version) + "; install matching versions of python.so and mm-pyhost";
 		return false;
 	}
 	SHIM_LOG("%s: mm-pyhost %lld ready (Python %s)", name(), static_cast<long long>(reply.pid), reply.python.c_str());
@@ -228,14 +236,15 @@ bool ShimInstance::on_frame(const protocol::Frame& frame) {
 	std::string error;
 	switch (frame.type) {
 	case FrameType::Outputs:
-		on_outputs(frame.payload);
-		return true;
+		return on_outputs(frame.payload);
 	case FrameType::Log: {
 		protocol::Log line;
-		if (protocol::parse(frame.payload, line, error)) {
-			log_printf(line.level == 1 ? 1 : 0, const_cast<char*>("python"), const_cast<char*>("%s: %s\n"), name(),
-			           line.text.c_str());
+		if (!protocol::parse(frame.payload, line, error)) {
+			host_error_ = "malformed log frame: " + error;
+			return false;
 		}
+		log_printf(line.level == 1 ? 1 : 0, const_cast<char*>("python"), const_cast<char*>("%s: %s\n"), name(),
+		           line.text.c_str());
 		return true;
 	}
 	case FrameType::Heartbeat:
@@ -252,18 +261,23 @@ bool ShimInstance::on_frame(const protocol::Frame& frame) {
 	}
 }
 
-void ShimInstance::on_outputs(std::span<const uint8_t> payload) {
+// Routes the host's outputs into the core. A batch that is malformed or names a channel
+// we never gave out means the host cannot be trusted: the connection ends.
+bool ShimInstance::on_outputs(std::span<const uint8_t> payload) {
 	protocol::BatchView batch;
 	std::string error;
 	if (!protocol::BatchView::parse(payload, batch, error)) {
-		SHIM_LOG("%s: dropped a malformed output batch: %s", name(), error.c_str());
-		return;
+		host_error_ = "malformed output batch: " + error;
+		return false;
+	}
+	for (uint32_t i = 0; i < batch.size(); i++) {
+		if (batch[i].channel >= channels_.size()) {
+			host_error_ = "output on channel id " + std::to_string(batch[i].channel) + ", which was never assigned";
+			return false;
+		}
 	}
 	for (uint32_t i = 0; i < batch.size(); i++) {
 		protocol::Event event = batch[i];
-		if (event.channel >= channels_.size()) {
-			continue;
-		}
 		ChannelState& state = channels_[event.channel];
 		state.output = event.value;
 		if (started_) {
@@ -273,6 +287,7 @@ void ShimInstance::on_outputs(std::span<const uint8_t> payload) {
 			mm_channel_event(state.core, value);
 		}
 	}
+	return true;
 }
 
 void ShimInstance::unmanage() {

@@ -67,12 +67,13 @@ private:
 
 	uint32_t add_channel(const std::string& name);
 	bool on_frame(const protocol::Frame& frame);
-	void on_outputs(std::span<const uint8_t> payload);
+	bool on_outputs(std::span<const uint8_t> payload);
 	void lost(const std::string& why);
 	void unmanage();
 	void send_coalesced();
 
 	instance* core_;
+	std::string directory_;  // the configuration's folder, first on the host's sys.path
 	HostLink link_;
 	pid_t pid_ = -1;  // spawn mode: our child
 	bool started_ = false;   // outputs are routed into the core

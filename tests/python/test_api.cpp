@@ -433,3 +433,27 @@ module = talk
 	REQUIRE_LOG(core, "python\tpy1: no newline");
 	core.stop();
 }
+
+TEST_CASE("Python threads run while the host waits for events", "[python][api]") {
+	CoreProcess core(R"(
+[python py1]
+module = worker
+[test t]
+[map]
+t.go > py1.worker.go
+)",
+	                 {{"worker.py", R"(
+import threading, time
+def work():
+    time.sleep(0.2)
+    print("thread finished")
+def go(value):
+    threading.Thread(target=work).start()
+)"}});
+	REQUIRE(core.wait_started());
+	core.inject("t.go", 1);
+	// Nothing else happens in the host after the handler returns: the thread must get the
+	// interpreter on its own.
+	REQUIRE_LOG(core, "py1: thread finished");
+	core.stop();
+}
