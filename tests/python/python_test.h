@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "mmpy_test.h"
@@ -17,12 +19,31 @@ inline double next_value(CoreProcess& core, const std::string& channel, Duration
 	return event->value;
 }
 
+// The whole text of a file a Python module wrote ("" if it does not exist).
+inline std::string read_file(const std::string& path) {
+	std::ifstream in(path);
+	std::stringstream text;
+	text << in.rdbuf();
+	return text.str();
+}
+
 // Asserts a log line containing `text` arrives, showing the transcript if it does not.
 #define REQUIRE_LOG(core, text)                                        \
 	do {                                                               \
 		auto found_line = (core).wait_log(text);                       \
 		INFO("waiting for log line: " << (text) << "\n" << (core).transcript()); \
 		REQUIRE(found_line);                                           \
+	} while (0)
+
+// Asserts that the core refuses `config` (exits non-zero) with a log line containing `text`.
+#define REQUIRE_CONFIG_ERROR(config, text)                              \
+	do {                                                                \
+		CoreProcess refused_core(config);                               \
+		auto refused_status = refused_core.process().wait_exit();       \
+		INFO(refused_core.transcript());                                \
+		REQUIRE(refused_status);                                        \
+		CHECK(*refused_status != 0);                                    \
+		REQUIRE_LOG(refused_core, text);                                \
 	} while (0)
 
 }  // namespace mmpy::test

@@ -9,16 +9,6 @@
 
 using namespace mmpy::test;
 
-namespace {
-
-std::string read_file(const std::string& path) {
-	std::ifstream in(path);
-	std::stringstream text;
-	text << in.rdbuf();
-	return text.str();
-}
-
-}  // namespace
 
 TEST_CASE("a handler's output comes back out of the core", "[python][api]") {
 	CoreProcess core(R"(

@@ -112,27 +112,18 @@ py1.out > t.out
 }
 
 TEST_CASE("an unknown instance option fails the configuration at its line", "[python][errors]") {
-	CoreProcess core("[python py1]\nmodul = typo\n");
-	auto status = core.process().wait_exit();
-	REQUIRE(status);
-	CHECK(*status != 0);
-	REQUIRE_LOG(core, "py1: unknown instance option 'modul' (known: module, default-handler)");
+	REQUIRE_CONFIG_ERROR("[python py1]\nmodul = typo\n",
+	                     "py1: unknown instance option 'modul' (known: module, default-handler)");
 }
 
 TEST_CASE("an unknown backend option is refused, naming the known ones", "[python][errors]") {
-	CoreProcess core("[backend python]\nhots = /usr/bin/mm-pyhost\n[python py1]\n");
-	auto status = core.process().wait_exit();
-	REQUIRE(status);
-	CHECK(*status != 0);
-	REQUIRE_LOG(core, "Unknown backend option 'hots' in [backend python] (known: host, socket)");
+	REQUIRE_CONFIG_ERROR("[backend python]\nhots = /usr/bin/mm-pyhost\n[python py1]\n",
+	                     "Unknown backend option 'hots' in [backend python] (known: host, socket)");
 }
 
 TEST_CASE("a host path that does not exist is a clear configuration error", "[python][errors]") {
-	CoreProcess core("[backend python]\nhost = /nonexistent/mm-pyhost\n[python py1]\nmodule = x\n");
-	auto status = core.process().wait_exit();
-	REQUIRE(status);
-	CHECK(*status != 0);
-	REQUIRE_LOG(core, "py1: the host executable /nonexistent/mm-pyhost does not exist");
+	REQUIRE_CONFIG_ERROR("[backend python]\nhost = /nonexistent/mm-pyhost\n[python py1]\nmodule = x\n",
+	                     "py1: the host executable /nonexistent/mm-pyhost does not exist");
 }
 
 TEST_CASE("sys.exit() in a handler is reported and does not end the host", "[python][errors]") {
