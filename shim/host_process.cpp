@@ -139,7 +139,7 @@ std::string describe_exit(int status) {
 
 std::string reap_host(pid_t pid, int timeout_ms) {
 	int status = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+	for (int waited = 0;; waited += 10) {
 		pid_t done = waitpid(pid, &status, WNOHANG);
 		if (done == pid) {
 			return describe_exit(status);
@@ -147,11 +147,18 @@ std::string reap_host(pid_t pid, int timeout_ms) {
 		if (done < 0) {
 			return "was already reaped";
 		}
+		if (waited >= timeout_ms) {
+			break;
+		}
 		struct timespec pause = {0, 10 * 1000 * 1000};
 		nanosleep(&pause, nullptr);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+	// A host already dying of its own signal (a segfault, say) reports that, not our kill.
+	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
+		return describe_exit(status);
+	}
 	return "did not exit within " + std::to_string(timeout_ms) + " ms and was killed";
 }
 

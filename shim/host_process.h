@@ -23,7 +23,7 @@ int spawn_host(const std::string& exe, pid_t& pid, std::string& error);
 // Connects to a host listening on `path` (attach mode).
 int connect_host(const std::string& path, std::string& error);
 
-// Waits up to `timeout_ms` for `pid` to exit, then kills it; returns a description of how
+// Waits up to `timeout_ms` (0: not at all) for `pid` to exit, then kills it; returns a description of how
 // it ended for the log.
 std::string reap_host(pid_t pid, int timeout_ms);
 

@@ -306,7 +306,8 @@ void ShimInstance::lost(const std::string& why) {
 	link_.close();
 	std::string how;
 	if (pid_ > 0) {
-		how = reap_host(pid_, 1000);
+		// During the show the core must not wait: a host that has not exited yet is killed.
+		how = reap_host(pid_, started_ ? 0 : 1000);
 		pid_ = -1;
 	}
 	SHIM_LOG("%s: lost the host%s%s%s%s", name(), why.empty() ? "" : ": ", why.c_str(), how.empty() ? "" : "; it ",

@@ -169,7 +169,7 @@ def handler(value):
 	core.stop();
 }
 
-TEST_CASE("interval() calls a function periodically; same function updates, 0 cancels", "[python][api]") {
+TEST_CASE("interval() calls a function periodically, the same function updates, 0 cancels", "[python][api]") {
 	CoreProcess core(R"(
 [python py1]
 module = ticks
@@ -205,7 +205,7 @@ def stop(value):
 	core.stop();
 }
 
-TEST_CASE("manage() calls the handler when the socket is readable; None unregisters", "[python][api]") {
+TEST_CASE("manage() calls the handler when the socket is readable, None unregisters", "[python][api]") {
 	CoreProcess core(R"(
 [python py1]
 module = sockets

@@ -38,7 +38,7 @@ def handler(value):
 	CHECK(core.stop() == 0);
 }
 
-TEST_CASE("a module that raises at import is named in the log; other instances run", "[python][errors]") {
+TEST_CASE("a module that raises at import is named in the log, other instances run", "[python][errors]") {
 	CoreProcess core(R"(
 [python broken]
 module = explodes
@@ -71,7 +71,7 @@ module = typo
 	core.stop();
 }
 
-TEST_CASE("a module that does not exist is named in the log; other instances run", "[python][errors]") {
+TEST_CASE("a module that does not exist is named in the log, other instances run", "[python][errors]") {
 	CoreProcess core(R"(
 [python py1]
 module = no_such_module
@@ -148,4 +148,28 @@ def handler(value):
 	core.inject("t.in", 0.25);
 	CHECK(next_value(core, "t.out") == Approx(0.25));
 	core.stop();
+}
+
+TEST_CASE("a host that crashes mid-show is reported with its cause, the core and other instances go on",
+          "[python][errors]") {
+	CoreProcess core(R"(
+[python crashy]
+module = crash
+[python good]
+module = healthy
+[test t]
+[map]
+t.boom > crashy.crash.boom
+t.in > good.healthy.handler
+good.out > t.out
+)",
+	                 {{"crash.py", "import faulthandler\ndef boom(value):\n    faulthandler._sigsegv()\n"},
+	                  {"healthy.py", kHealthyModule}});
+	REQUIRE(core.wait_started());
+	core.inject("t.boom", 1);
+	REQUIRE_LOG(core, "crashy: lost the host");
+	REQUIRE_LOG(core, "was killed by signal 11");
+	core.inject("t.in", 0.45);
+	CHECK(next_value(core, "t.out") == Approx(0.45));
+	CHECK(core.stop() == 0);
 }
