@@ -54,7 +54,7 @@ std::string name_field(const json& body, const char* key) {
 bool encode(std::vector<uint8_t>& out, const ShimHello& m) {
 	return append_json(out, FrameType::Hello,
 	                   {{"version", m.version}, {"instance", m.instance}, {"directory", m.directory},
-	                    {"timestamp", m.timestamp}, {"handler_timeout_ms", m.handler_timeout_ms}});
+	                    {"timestamp", m.timestamp}});
 }
 
 bool encode(std::vector<uint8_t>& out, const HostHello& m) {
@@ -86,7 +86,7 @@ bool encode(std::vector<uint8_t>& out, const Log& m) {
 }
 
 bool encode(std::vector<uint8_t>& out, const Heartbeat& m) {
-	return append_json(out, FrameType::Heartbeat, {{"timestamp", m.timestamp}});
+	return append_json(out, FrameType::Heartbeat, {{"timestamp", m.timestamp}, {"handled", m.handled}});
 }
 
 bool encode(std::vector<uint8_t>& out, const Error& m) {
@@ -103,7 +103,6 @@ bool parse(std::span<const uint8_t> payload, ShimHello& m, std::string& error) {
 		m.instance = name_field(b, "instance");
 		m.directory = b.at("directory").get<std::string>();
 		m.timestamp = b.at("timestamp").get<uint64_t>();
-		m.handler_timeout_ms = b.value("handler_timeout_ms", uint32_t{0});
 	});
 }
 
@@ -160,7 +159,10 @@ bool parse(std::span<const uint8_t> payload, Log& m, std::string& error) {
 }
 
 bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error) {
-	return parse_object(payload, error, [&](const json& b) { m.timestamp = b.at("timestamp").get<uint64_t>(); });
+	return parse_object(payload, error, [&](const json& b) {
+		m.timestamp = b.at("timestamp").get<uint64_t>();
+		m.handled = b.value("handled", uint64_t{0});
+	});
 }
 
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error) {

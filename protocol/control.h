@@ -18,7 +18,6 @@ struct ShimHello {
 	std::string instance;   // the [python NAME] section name
 	std::string directory;  // the config file's folder, first on sys.path
 	uint64_t timestamp = 0; // the core's clock (ms)
-	uint32_t handler_timeout_ms = 0;
 };
 
 // Hello from the host: the agreed version and who answered.
@@ -62,8 +61,12 @@ struct Log {
 	std::string text;
 };
 
+// Shim -> host: the core's clock, once a second. Host -> shim: "alive", sent by the
+// host's watchdog thread every few hundred ms while no handler is stuck; `handled` counts
+// the input events the host has taken so far, so the shim can tell how many died with it.
 struct Heartbeat {
 	uint64_t timestamp = 0;
+	uint64_t handled = 0;
 };
 
 struct Error {

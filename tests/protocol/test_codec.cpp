@@ -106,12 +106,15 @@ TEST_CASE("every control message survives the round trip", "[protocol]") {
 		REQUIRE(parse(frame.payload, back, error));
 		return back;
 	};
-	ShimHello hello{kVersion, "py1", "/show", 42, 250};
+	ShimHello hello{kVersion, "py1", "/show", 42};
 	auto hello_back = roundtrip(hello, FrameType::Hello);
 	CHECK(hello_back.instance == "py1");
 	CHECK(hello_back.directory == "/show");
 	CHECK(hello_back.timestamp == 42);
-	CHECK(hello_back.handler_timeout_ms == 250);
+
+	auto alive = roundtrip(Heartbeat{7, 12345}, FrameType::Heartbeat);
+	CHECK(alive.timestamp == 7);
+	CHECK(alive.handled == 12345);
 
 	CHECK(roundtrip(HostHello{kVersion, 99, "3.11.2"}, FrameType::Hello).pid == 99);
 	CHECK(roundtrip(Configure{"module", "handlers"}, FrameType::Configure).value == "handlers");
