@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -109,8 +110,9 @@ bool HostLink::dispatch(const std::function<bool(const protocol::Frame&)>& handl
 }
 
 bool HostLink::exchange(protocol::FrameType wanted, std::vector<uint8_t>& payload, int timeout_ms,
-                        const std::function<bool(const protocol::Frame&)>& other, std::string& error) {
+                        const std::function<bool(const protocol::Frame&)>& other, std::string& error, int quiet_ms) {
 	int64_t deadline = now_ms() + timeout_ms;
+	int64_t heard_at = now_ms();
 	bool found = false;
 	auto take = [&](const protocol::Frame& frame) {
 		if (frame.type == wanted) {
@@ -132,11 +134,22 @@ bool HostLink::exchange(protocol::FrameType wanted, std::vector<uint8_t>& payloa
 			error = "the host did not answer within " + std::to_string(timeout_ms / 1000) + " s";
 			return false;
 		}
+		if (quiet_ms > 0) {
+			int64_t quiet_left = heard_at + quiet_ms - now_ms();
+			if (quiet_left <= 0) {
+				error = "the host sent nothing for " + std::to_string(quiet_ms / 1000) + " s (hung or stopped)";
+				return false;
+			}
+			left = std::min(left, quiet_left);
+		}
 		pollfd waiting{fd_, static_cast<short>(POLLIN | (has_unsent() ? POLLOUT : 0)), 0};
 		int ready = poll(&waiting, 1, static_cast<int>(left));
 		if (ready < 0 && errno != EINTR) {
 			error = std::string("poll failed: ") + std::strerror(errno);
 			return false;
+		}
+		if (ready > 0 && (waiting.revents & (POLLIN | POLLHUP | POLLERR))) {
+			heard_at = now_ms();
 		}
 		if (ready > 0 && (waiting.revents & (POLLIN | POLLHUP | POLLERR)) && !receive(error)) {
 			if (error.empty()) {
@@ -146,6 +159,23 @@ bool HostLink::exchange(protocol::FrameType wanted, std::vector<uint8_t>& payloa
 			std::string ignored;
 			dispatch(take, ignored);
 			return found;
+		}
+	}
+}
+
+}  // namespace mmpy::shim
+
+namespace mmpy::shim {
+
+void HostLink::for_each_unsent_frame(const std::function<void(const protocol::Frame&)>& take) const {
+	protocol::FrameDecoder frames;
+	frames.feed(outbox_);
+	protocol::Frame frame;
+	size_t end = 0;
+	while (frames.next(frame) == protocol::FrameDecoder::Status::Ready) {
+		end += protocol::kHeaderSize + frame.payload.size();
+		if (end > outbox_sent_) {
+			take(frame);
 		}
 	}
 }

@@ -38,11 +38,16 @@ public:
 	// malformed or `handle` asked to stop.
 	bool dispatch(const std::function<bool(const protocol::Frame&)>& handle, std::string& error);
 
-	// Configuration time only: writes the outbox and waits until a frame of type `wanted`
-	// arrives, dispatching every other frame to `other`. The wanted frame's payload is
-	// copied into `payload`.
+	// Configuration and shutdown only: writes the outbox and waits until a frame of type
+	// `wanted` arrives, dispatching every other frame to `other`. The wanted frame's payload
+	// is copied into `payload`. With `quiet_ms`, a host that sends nothing at all for that
+	// long (a healthy one sends heartbeats) is given up early.
 	bool exchange(protocol::FrameType wanted, std::vector<uint8_t>& payload, int timeout_ms,
-	              const std::function<bool(const protocol::Frame&)>& other, std::string& error);
+	              const std::function<bool(const protocol::Frame&)>& other, std::string& error, int quiet_ms = 0);
+
+	// Calls `take` for every frame of the outbox the host cannot have received whole, so
+	// that the events in them can be sent again to the next host.
+	void for_each_unsent_frame(const std::function<void(const protocol::Frame&)>& take) const;
 
 private:
 	int fd_ = -1;

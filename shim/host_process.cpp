@@ -113,7 +113,7 @@ int connect_host(const std::string& path, std::string& error) {
 	}
 	address.sun_family = AF_UNIX;
 	std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		error = std::string("socket failed: ") + std::strerror(errno);
 		return -1;
@@ -135,6 +135,20 @@ std::string describe_exit(int status) {
 		return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
 	}
 	return "ended";
+}
+
+bool try_reap(pid_t pid, std::string& how) {
+	int status = 0;
+	pid_t done = waitpid(pid, &status, WNOHANG);
+	if (done == pid) {
+		how = describe_exit(status);
+		return true;
+	}
+	if (done < 0) {
+		how = "was already reaped";
+		return true;
+	}
+	return false;
 }
 
 std::string reap_host(pid_t pid, int timeout_ms) {

@@ -20,8 +20,13 @@ std::string locate_host(const std::string& configured);
 // process group (a Ctrl-C meant for the core must not hit Python first). Returns our end.
 int spawn_host(const std::string& exe, pid_t& pid, std::string& error);
 
-// Connects to a host listening on `path` (attach mode).
+// Connects to a host listening on `path` (attach mode). Never blocks: a listener whose
+// backlog is full counts as not reachable right now.
 int connect_host(const std::string& path, std::string& error);
+
+// Never waits: true once `pid` has exited and was reaped (`how` describes the end), false
+// while it still runs. Used during the show, where the core must not block.
+bool try_reap(pid_t pid, std::string& how);
 
 // Waits up to `timeout_ms` (0: not at all) for `pid` to exit, then kills it; returns a description of how
 // it ended for the log.

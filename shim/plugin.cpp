@@ -120,10 +120,14 @@ int python_shutdown(size_t, instance**) {
 	return 0;
 }
 
-// Come back soon while writes are pending; otherwise the heartbeat cadence is enough.
+// Come back soon while writes are pending, a lost host is being reaped or its restart is
+// due; otherwise the heartbeat cadence is enough.
 uint32_t python_interval() {
-	bool busy = std::any_of(instances.begin(), instances.end(), [](ShimInstance* s) { return s->busy(); });
-	return busy ? 1 : 1000;
+	uint32_t within = 1000;
+	for (ShimInstance* shim : instances) {
+		within = std::min(within, shim->wants_tick_within());
+	}
+	return within;
 }
 
 }  // namespace

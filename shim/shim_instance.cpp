@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "control.h"
@@ -14,15 +15,6 @@ namespace mmpy::shim {
 
 using protocol::FrameType;
 
-namespace {
-// Module imports run while the core waits; numpy alone takes a while on a slow disk.
-constexpr int kConfigureTimeoutMs = 60000;
-constexpr int kHelloTimeoutMs = 10000;
-constexpr int kShutdownTimeoutMs = 10000;
-constexpr uint64_t kHeartbeatMs = 1000;
-// Past this many unsent bytes, inputs are coalesced per channel instead of queued.
-constexpr size_t kOutboxLimit = 256 * 1024;
-}  // namespace
 
 ShimInstance::ShimInstance(instance* core_instance) : core_(core_instance) {
 	// create() runs while the core is inside the configuration file's folder.
@@ -31,13 +23,24 @@ ShimInstance::ShimInstance(instance* core_instance) : core_(core_instance) {
 }
 
 ShimInstance::~ShimInstance() {
-	if (pid_ > 0) {
-		kill(pid_, SIGKILL);
-		reap_host(pid_, 1000);
+	for (pid_t pid : {pid_, dying_pid_}) {
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			reap_host(pid, 1000);
+		}
 	}
 }
 
+protocol::ShimHello ShimInstance::hello_message() const {
+	protocol::ShimHello hello;
+	hello.instance = core_->name;
+	hello.directory = directory_;
+	hello.timestamp = mm_timestamp();
+	return hello;
+}
+
 bool ShimInstance::connect(const BackendOptions& options, std::string& error) {
+	options_ = options;
 	int fd;
 	if (!options.socket.empty()) {
 		fd = connect_host(options.socket, error);
@@ -49,11 +52,7 @@ bool ShimInstance::connect(const BackendOptions& options, std::string& error) {
 	}
 	link_.adopt(fd);
 
-	protocol::ShimHello hello;
-	hello.instance = core_->name;
-	hello.directory = directory_;
-	hello.timestamp = mm_timestamp();
-	protocol::encode(link_.outbox(), hello);
+	protocol::encode(link_.outbox(), hello_message());
 	std::vector<uint8_t> payload;
 	if (!link_.exchange(FrameType::Hello, payload, kHelloTimeoutMs,
 	                    [this](const protocol::Frame& f) { return on_frame(f); }, error)) {
@@ -88,12 +87,15 @@ bool ShimInstance::configure(const std::string& option, const std::string& value
 	}
 	// Channels that output() created at import time exist from now on, as in the core.
 	for (const auto& output : result.outputs) {
-		channels_[add_channel(output.first)].output = output.second;
+		ChannelState& channel = channels_[add_channel(output.first)];
+		channel.output = output.second;
+		channel.has_output = true;
 	}
 	if (!result.ok) {
 		error = result.error;
 		return false;
 	}
+	configuration_.push_back({option, value});
 	return true;
 }
 
@@ -103,9 +105,11 @@ uint32_t ShimInstance::add_channel(const std::string& spec) {
 		return found->second;
 	}
 	uint32_t id = static_cast<uint32_t>(channels_.size());
-	channels_.push_back({spec, mm_channel(core_, id, 1)});
+	ChannelState channel;
+	channel.name = spec;
+	channel.core = mm_channel(core_, id, 1);
+	channels_.push_back(std::move(channel));
 	by_name_.emplace(spec, id);
-	is_coalesced_.push_back(false);
 	return id;
 }
 
@@ -113,13 +117,28 @@ channel* ShimInstance::map_channel(const std::string& spec) {
 	return channels_[add_channel(spec)].core;
 }
 
-bool ShimInstance::start(std::string& error) {
+// The channel table with every value the host should know: the last input it was sent
+// and the last output it made. After a restart this is how inputvalue() and outputvalue()
+// answer as before.
+protocol::Start ShimInstance::start_message(bool restart) const {
 	protocol::Start start;
 	start.timestamp = mm_timestamp();
+	start.restart = restart;
 	for (uint32_t id = 0; id < channels_.size(); id++) {
-		start.channels.emplace_back(id, channels_[id].name);
+		const ChannelState& channel = channels_[id];
+		start.channels.emplace_back(id, channel.name);
+		if (channel.has_input) {
+			start.inputs.emplace_back(id, channel.host_input);
+		}
+		if (channel.has_output) {
+			start.outputs.emplace_back(id, channel.output);
+		}
 	}
-	if (!protocol::encode(link_.outbox(), start)) {
+	return start;
+}
+
+bool ShimInstance::start(std::string& error) {
+	if (!protocol::encode(link_.outbox(), start_message(false))) {
 		error = "the channel table is larger than one frame may be";
 		return false;
 	}
@@ -135,6 +154,10 @@ bool ShimInstance::start(std::string& error) {
 		return false;
 	}
 	managed_ = true;
+	state_ = State::Up;
+	uint64_t now = mm_timestamp();
+	restart_.host_up(now);
+	heard_at_ = now;
 	// The initial outputs usually came with the answer; push them now.
 	std::string ignored;
 	link_.dispatch([this](const protocol::Frame& f) { return on_frame(f); }, ignored);
@@ -142,23 +165,22 @@ bool ShimInstance::start(std::string& error) {
 }
 
 void ShimInstance::deliver(size_t count, channel** channels, channel_value* values) {
-	if (!link_.connected()) {
+	if (state_ == State::Configuring || state_ == State::Stopped) {
 		return;
 	}
-	bool coalesce = !coalesced_.empty() || link_.outbox().size() > kOutboxLimit;
+	// Straight to the host when it is up and keeping pace; held per channel otherwise.
+	bool direct = state_ == State::Up && held_.empty() && link_.outbox().size() <= kOutboxLimit;
 	std::optional<protocol::BatchWriter> batch;
 	for (size_t i = 0; i < count; i++) {
 		uint32_t id = static_cast<uint32_t>(channels[i]->ident);
 		if (id >= channels_.size()) {
 			continue;
 		}
-		channels_[id].input = values[i].normalised;
-		if (coalesce) {
-			if (!is_coalesced_[id]) {
-				is_coalesced_[id] = true;
-				coalesced_.push_back(id);
-			}
-			coalesced_events_++;
+		ChannelState& channel = channels_[id];
+		channel.input = values[i].normalised;
+		channel.has_input = true;
+		if (!direct) {
+			hold(id);
 			continue;
 		}
 		if (!batch || batch->full()) {
@@ -167,72 +189,123 @@ void ShimInstance::deliver(size_t count, channel** channels, channel_value* valu
 			}
 			batch.emplace(link_.outbox(), FrameType::Inputs, mm_timestamp());
 		}
-		batch->add(id, values[i].normalised);
+		batch->add(id, channel.input);
+		channel.host_input = channel.input;
+		sent_events_++;
 	}
 	if (batch) {
 		batch->finish();
-	}
-	std::string error;
-	if (!link_.flush(error)) {
-		lost(error);
+		write_or_lose();
 	}
 }
 
-// Sends the newest value of every channel that waited, in one batch.
-void ShimInstance::send_coalesced() {
-	if (coalesced_.empty() || link_.outbox().size() > kOutboxLimit) {
+void ShimInstance::hold(uint32_t id) {
+	held_events_++;
+	if (!channels_[id].pending) {
+		channels_[id].pending = true;
+		held_.push_back(id);
+	}
+}
+
+// Sends the newest value of every channel that waited, once the host is up and the
+// socket takes it again.
+void ShimInstance::send_held() {
+	if (state_ != State::Up || held_.empty() || link_.outbox().size() > kOutboxLimit) {
 		return;
 	}
-	protocol::BatchWriter batch(link_.outbox(), FrameType::Inputs, mm_timestamp());
-	for (uint32_t id : coalesced_) {
-		batch.add(id, channels_[id].input);
-		is_coalesced_[id] = false;
+	std::optional<protocol::BatchWriter> batch;
+	for (uint32_t id : held_) {
+		if (!batch || batch->full()) {
+			if (batch) {
+				batch->finish();
+			}
+			batch.emplace(link_.outbox(), FrameType::Inputs, mm_timestamp());
+		}
+		ChannelState& channel = channels_[id];
+		batch->add(id, channel.input);
+		channel.host_input = channel.input;
+		channel.pending = false;
+		sent_events_++;
 	}
-	batch.finish();
-	SHIM_LOG("%s: the host was slow; %llu input events were coalesced into %zu channel updates (latest value each)",
-	         name(), static_cast<unsigned long long>(coalesced_events_), coalesced_.size());
-	coalesced_.clear();
-	coalesced_events_ = 0;
+	batch->finish();
+	if (held_events_ > held_.size()) {
+		SHIM_LOG("%s: %llu input events waited for the host; it got the latest value of each of their %zu channels",
+		         name(), static_cast<unsigned long long>(held_events_), held_.size());
+	}
+	held_.clear();
+	held_events_ = 0;
+}
+
+void ShimInstance::write_or_lose() {
+	std::string error;
+	if (!link_.flush(error)) {
+		lost(error, false);
+	}
 }
 
 void ShimInstance::on_readable() {
+	if (!link_.connected()) {
+		return;
+	}
 	std::string error;
 	bool open = link_.receive(error);
 	std::string frame_error;
 	if (!link_.dispatch([this](const protocol::Frame& f) { return on_frame(f); }, frame_error)) {
-		lost(frame_error.empty() ? host_error_ : frame_error);
+		lost(frame_error.empty() ? host_error_ : frame_error, true);
 		return;
 	}
 	if (!open) {
-		lost(error.empty() ? "the host closed the connection" : error);
+		lost(error.empty() ? "it closed the connection" : error, false);
+		return;
 	}
+	send_held();
+	write_or_lose();
 }
 
 void ShimInstance::tick() {
-	if (!link_.connected()) {
+	uint64_t now = mm_timestamp();
+	if (state_ == State::Down) {
+		if (dying_pid_ > 0) {
+			finish_reaping(now);
+		} else if (now >= retry_at_) {
+			bring_back(now);
+		}
 		return;
 	}
-	uint64_t now = mm_timestamp();
+	if (state_ != State::Up && state_ != State::Replaying) {
+		return;
+	}
 	if (now - last_heartbeat_ >= kHeartbeatMs) {
 		last_heartbeat_ = now;
-		protocol::encode(link_.outbox(), protocol::Heartbeat{now});
+		protocol::encode(link_.outbox(), protocol::Heartbeat{now, 0});
 	}
-	std::string error;
-	if (!link_.flush(error)) {
-		lost(error);
-		return;
-	}
-	send_coalesced();
-	if (!link_.flush(error)) {
-		lost(error);
+	send_held();
+	write_or_lose();
+	if (state_ == State::Up) {
+		watch_heartbeat(now);
+	} else if (state_ == State::Replaying && now >= replay_deadline_) {
+		lost("it did not finish starting within " + std::to_string(kConfigureTimeoutMs / 1000) + " s", true);
 	}
 }
 
-bool ShimInstance::busy() const {
-	return link_.connected() && (link_.has_unsent() || !coalesced_.empty());
+uint32_t ShimInstance::wants_tick_within() const {
+	uint64_t now = mm_timestamp();
+	switch (state_) {
+	case State::Down:
+		if (dying_pid_ > 0) {
+			return kBusyTickMs;
+		}
+		return static_cast<uint32_t>(std::clamp<uint64_t>(retry_at_ > now ? retry_at_ - now : 0, 1, kHeartbeatMs));
+	case State::Up:
+	case State::Replaying:
+		return link_.has_unsent() || !held_.empty() ? kBusyTickMs : kHeartbeatMs;
+	default:
+		return kHeartbeatMs;
+	}
 }
 
 bool ShimInstance::on_frame(const protocol::Frame& frame) {
+	heard_at_ = mm_timestamp();
 	std::string error;
 	switch (frame.type) {
 	case FrameType::Outputs:
@@ -247,13 +320,30 @@ bool ShimInstance::on_frame(const protocol::Frame& frame) {
 		           line.text.c_str());
 		return true;
 	}
-	case FrameType::Heartbeat:
+	case FrameType::Heartbeat: {
+		protocol::Heartbeat alive;
+		if (!protocol::parse(frame.payload, alive, error)) {
+			host_error_ = "malformed heartbeat: " + error;
+			return false;
+		}
+		handled_events_ = alive.handled;
 		return true;
+	}
 	case FrameType::Error: {
 		protocol::Error message;
 		host_error_ = protocol::parse(frame.payload, message, error) ? message.reason : error;
 		return false;
 	}
+	case FrameType::Hello:
+	case FrameType::ConfigureResult:
+	case FrameType::Started:
+		if (state_ == State::Replaying) {
+			return on_replay_answer(frame);
+		}
+		if (state_ == State::Stopped) {
+			return true;  // a host shut down while it was coming back
+		}
+		[[fallthrough]];
 	default:
 		host_error_ = std::string("unexpected ") + protocol::frame_type_name(static_cast<uint16_t>(frame.type)) +
 		              " frame from the host";
@@ -280,6 +370,7 @@ bool ShimInstance::on_outputs(std::span<const uint8_t> payload) {
 		protocol::Event event = batch[i];
 		ChannelState& state = channels_[event.channel];
 		state.output = event.value;
+		state.has_output = true;
 		if (started_) {
 			channel_value value{};
 			value.raw.dbl = event.value;
@@ -297,35 +388,26 @@ void ShimInstance::unmanage() {
 	}
 }
 
-// The host is gone: say so once, stop watching its socket, reap it.
-void ShimInstance::lost(const std::string& why) {
-	if (!link_.connected()) {
-		return;
-	}
-	unmanage();
-	link_.close();
-	std::string how;
-	if (pid_ > 0) {
-		// During the show the core must not wait: a host that has not exited yet is killed.
-		how = reap_host(pid_, started_ ? 0 : 1000);
-		pid_ = -1;
-	}
-	SHIM_LOG("%s: lost the host%s%s%s%s", name(), why.empty() ? "" : ": ", why.c_str(), how.empty() ? "" : "; it ",
-	         how.c_str());
-}
-
 void ShimInstance::shutdown() {
+	State was = state_;
+	state_ = State::Stopped;
 	if (link_.connected()) {
 		protocol::encode_empty(link_.outbox(), FrameType::Shutdown);
 		started_ = false;  // outputs of cleanup handlers are not routed
 		std::vector<uint8_t> payload;
 		std::string error;
+		// A hung host gets no full grace period: healthy ones send heartbeats all along.
 		if (!link_.exchange(FrameType::Bye, payload, kShutdownTimeoutMs,
-		                    [this](const protocol::Frame& f) { return on_frame(f); }, error)) {
+		                    [this](const protocol::Frame& f) { return on_frame(f); }, error,
+		                    was == State::Configuring ? 0 : static_cast<int>(kSilenceMs))) {
 			SHIM_LOG("%s: the host did not finish its cleanup: %s", name(), error.c_str());
 		}
 		unmanage();
 		link_.close();
+	}
+	if (!held_.empty()) {
+		SHIM_LOG("%s: %llu input events on %zu channels never reached a host: the show ended while it was away",
+		         name(), static_cast<unsigned long long>(held_events_), held_.size());
 	}
 	if (pid_ > 0) {
 		std::string how = reap_host(pid_, 2000);
@@ -333,6 +415,10 @@ void ShimInstance::shutdown() {
 			SHIM_LOG("%s: the host %s", name(), how.c_str());
 		}
 		pid_ = -1;
+	}
+	if (dying_pid_ > 0) {
+		reap_host(dying_pid_, 0);
+		dying_pid_ = -1;
 	}
 }
 

@@ -3,9 +3,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "mmpy_test.h"
 
@@ -25,6 +28,32 @@ inline std::string read_file(const std::string& path) {
 	std::stringstream text;
 	text << in.rdbuf();
 	return text.str();
+}
+
+// Waits until `pid` has gone (or the timeout passed); true if it has.
+inline bool gone_within(pid_t pid, Duration timeout) {
+	auto deadline = std::chrono::steady_clock::now() + timeout;
+	while (process_alive(pid)) {
+		if (std::chrono::steady_clock::now() > deadline) {
+			return false;
+		}
+		std::this_thread::sleep_for(Duration(20));
+	}
+	return true;
+}
+
+// The host processes the core spawned (its descendants named mm-pyhost).
+inline std::vector<pid_t> hosts_of(CoreProcess& core) {
+	std::vector<pid_t> hosts;
+	for (pid_t pid : descendant_pids(core.process().pid())) {
+		std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+		std::string name;
+		std::getline(comm, name);
+		if (name == "mm-pyhost") {
+			hosts.push_back(pid);
+		}
+	}
+	return hosts;
 }
 
 // Asserts a log line containing `text` arrives, showing the transcript if it does not.

@@ -12,32 +12,6 @@ using namespace mmpy::test;
 
 namespace {
 
-// Waits until `pid` has gone (or the timeout passed); true if it has.
-bool gone_within(pid_t pid, Duration timeout) {
-	auto deadline = std::chrono::steady_clock::now() + timeout;
-	while (process_alive(pid)) {
-		if (std::chrono::steady_clock::now() > deadline) {
-			return false;
-		}
-		std::this_thread::sleep_for(Duration(20));
-	}
-	return true;
-}
-
-// The host processes the core spawned (its direct children named mm-pyhost).
-std::vector<pid_t> hosts_of(CoreProcess& core) {
-	std::vector<pid_t> hosts;
-	for (pid_t pid : descendant_pids(core.process().pid())) {
-		std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-		std::string name;
-		std::getline(comm, name);
-		if (name == "mm-pyhost") {
-			hosts.push_back(pid);
-		}
-	}
-	return hosts;
-}
-
 const char* kCleanupModule = R"(
 import midimonster
 def handler(value):
