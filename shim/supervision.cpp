@@ -42,7 +42,7 @@ void ShimInstance::lost(const std::string& why, bool kill_it) {
 	}
 	what += ": " + why;
 	if (unconfirmed > 0) {
-		what += "; up to " + std::to_string(unconfirmed) + " input events it was sent in its last moments may not have reached Python";
+		what += "; up to " + std::to_string(unconfirmed) + " input events sent to it shortly before may not have been handled";
 	}
 	bool during_show = state_ == State::Up || state_ == State::Replaying;
 	state_ = during_show ? State::Down : state_;
