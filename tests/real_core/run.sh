@@ -2,7 +2,8 @@
 # The shim inside a real, unmodified MIDIMonster core, when the user points to one:
 #   MIDIMONSTER_BIN=/path/to/midimonster [MIDIMONSTER_PLUGINS=/path/to/its/backends] ctest -R real-core
 # A value goes out of Python, through the core's loopback backend and back into a Python
-# handler; then Ctrl-C ends the show and no host may be left. Skipped (exit 77) otherwise.
+# handler; the host is then killed mid-show and must come back by itself with a working
+# round trip; then Ctrl-C ends the show and no host may be left. Skipped (exit 77) otherwise.
 set -euo pipefail
 plugin_dir=$1   # our build's folder: python.so and mm-pyhost
 
@@ -34,23 +35,47 @@ py1.out > loop.wire
 loop.wire > py1.roundtrip.back
 CFG
 cat > "$show/roundtrip.py" <<'PY'
-import midimonster
+import os, midimonster
 midimonster.output("out", 0.625)
+open("host.pid", "w").write(str(os.getpid()))
 def back(value):
     print("round trip complete:", value)
+def tick():
+    # The test asks for a second round trip by creating the file "go".
+    if os.path.exists("go"):
+        os.remove("go")
+        midimonster.output("out", 0.375)
+midimonster.interval(tick, 100)
 PY
 
 cd "$show"
 "$MIDIMONSTER_BIN" show.cfg > core.log 2>&1 &
 core=$!
-for _ in $(seq 100); do
-  grep -q "round trip complete: 0.625" core.log && break
-  sleep 0.1
-done
+# Waits up to 10 s for a line in the core's log.
+wait_log() {
+  for _ in $(seq 100); do
+    grep -q "$1" core.log && return 0
+    sleep 0.1
+  done
+  return 1
+}
+fail() {
+  kill -INT "$core" 2>/dev/null || true
+  wait "$core" || true
+  cat core.log
+  echo "FAILED: $1"
+  exit 1
+}
+wait_log "round trip complete: 0.625" || fail "no round trip through the real core"
+first_host=$(cat host.pid)
+kill -9 "$first_host"
+wait_log "py1: the host is back after" || fail "the host did not come back after kill -9"
+[ "$(cat host.pid)" != "$first_host" ] || fail "no new host was started"
+touch go
+wait_log "round trip complete: 0.375" || fail "no round trip through the restarted host"
 kill -INT "$core"
 wait "$core" || true
 cat core.log
-grep -q "python	py1: round trip complete: 0.625" core.log || { echo "FAILED: no round trip through the real core"; exit 1; }
 if pgrep -f "$plugin_dir/mm-pyhost|$show/backends/mm-pyhost" >/dev/null; then
   echo "FAILED: a host outlived the core"; exit 1
 fi
