@@ -59,6 +59,9 @@ void FrameDecoder::commit(size_t written) {
 }
 
 void FrameDecoder::feed(std::span<const uint8_t> bytes) {
+	if (bytes.empty()) {
+		return;  // memcpy from an empty vector's null data() is undefined
+	}
 	auto space = prepare(bytes.size());
 	std::memcpy(space.data(), bytes.data(), bytes.size());
 	commit(bytes.size());
