@@ -225,3 +225,10 @@ TEST_CASE("a control message larger than a frame is not encoded", "[protocol]") 
 	CHECK_FALSE(encode(wire, Log{0, std::string(kMaxPayload, 'x')}));
 	CHECK(wire.empty());
 }
+
+TEST_CASE("feeding the decoder nothing leaves it waiting for more", "[protocol]") {
+	FrameDecoder decoder;
+	decoder.feed(std::span<const uint8_t>());
+	Frame frame;
+	CHECK(decoder.next(frame) == FrameDecoder::Status::NeedMore);
+}
