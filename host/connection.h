@@ -1,11 +1,16 @@
-// One framed connection to a shim over a libuv stream: frames in, frames out.
-// Writes never block the loop: what the socket does not take at once is queued.
+// One framed connection to a shim over a socket descriptor: frames in, frames out.
+// Reading runs on the loop thread. send() may be called from any thread (the watchdog
+// sends heartbeats while the loop thread is busy in Python), so the outbox is guarded
+// by a mutex and every write is non-blocking. What the socket does not take at once
+// stays in the outbox and leaves when the socket is writable again.
 #pragma once
 
 #include <uv.h>
 
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "frame.h"
@@ -23,39 +28,61 @@ public:
 
 	Connection(uv_loop_t* loop, FrameHandler on_frame, IdleHandler on_idle, CloseHandler on_close);
 	~Connection();
+	Connection(const Connection&) = delete;
+	Connection& operator=(const Connection&) = delete;
 
-	// Adopts an already connected socket descriptor (spawn mode: the socketpair end).
+	// Adopts an already connected socket descriptor (the socketpair end, or an accepted
+	// connection): non-blocking, close-on-exec, watched by the loop. Call on the loop thread.
 	bool open(int fd, std::string& error);
 
-	// Queues whole frames (already encoded) and starts writing them.
+	// Queues whole frames (already encoded) and writes what the socket takes now.
+	// Any thread. Frames of one call are never interleaved with another thread's.
 	void send(const std::vector<uint8_t>& frames);
 
-	// Sends an Error frame with `reason`, then closes.
+	// Writes what waits in the outbox, if the socket takes it. Any thread: the watchdog
+	// calls it while the loop thread may be stuck in Python.
+	void flush_pending();
+
+	// Sends an Error frame with `reason`, then closes. Loop thread.
 	void fail(const std::string& reason);
 
-	// Stops reading and closes after queued frames are written.
+	// Stops reading and closes after queued frames are written. Loop thread.
 	void close(const std::string& reason = {});
 
-	bool closed() const { return closing_; }
+	// True once close() or fail() was called (or the connection broke).
+	bool closed() const;
 
 private:
-	static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-	static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-	static void on_write(uv_write_t* req, int status);
-	static void on_closed(uv_handle_t* handle);
-	void start_write();
+	static void on_poll(uv_poll_t* handle, int status, int events);
+	static void on_wakeup(uv_async_t* handle);
+	static void on_handle_closed(uv_handle_t* handle);
+	void read_frames();
+	size_t write_some(const uint8_t* data, size_t size);
+	void write_locked();
+	void settle();
 	void finish_close();
+	bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
 
 	uv_loop_t* loop_;
-	uv_pipe_t pipe_{};
-	uv_write_t write_req_{};
-	protocol::FrameDecoder decoder_;
-	std::vector<uint8_t> writing_;  // handed to libuv, in flight
-	std::vector<uint8_t> queued_;   // waiting for the write in flight
-	bool write_in_flight_ = false;
+	std::thread::id loop_thread_;
+	uv_poll_t poll_{};
+	uv_async_t wakeup_{};  // another thread left bytes or an error for the loop thread
+	bool wakeup_ready_ = false;
+	bool poll_ready_ = false;
+	bool handles_closing_ = false;
+	int open_handles_ = 0;
+	int polled_events_ = 0;
+	protocol::FrameDecoder decoder_;  // loop thread only
+
+	mutable std::mutex mutex_;  // guards everything below
+	int fd_ = -1;
+	std::vector<uint8_t> outbox_;
+	size_t sent_ = 0;          // bytes of outbox_ already written
 	bool closing_ = false;
-	bool handle_open_ = false;
+	bool wakeup_usable_ = false;
+	std::string broken_;       // a write error or overflow, for the loop thread to act on
 	std::string close_reason_;
+
 	FrameHandler on_frame_;
 	IdleHandler on_idle_;
 	CloseHandler on_close_;

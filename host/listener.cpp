@@ -1,16 +1,16 @@
 #include "listener.h"
 
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <set>
-#include <unistd.h>
 
+#include "listen_socket.h"
 #include "log.h"
+#include "peer_credentials.h"
 
 namespace mmpy::host {
 
@@ -18,40 +18,16 @@ namespace {
 
 struct Listener {
 	uv_loop_t* loop;
-	std::string path;
+	ListenSocket socket;
+	std::string exe;        // this executable, started once per connection
+	std::string own_pid;    // passed to each instance host: it stops when we do
 	uv_pipe_t server{};
 	uv_signal_t sigint{}, sigterm{};
 	std::set<uv_process_t*> children;
 	bool stopping = false;
 };
 
-// A socket file left by a host that died is in the way of bind(); one that still answers
-// belongs to a running host, which must not be stolen from.
-bool clear_stale_socket(const std::string& path, std::string& error) {
-	struct stat info;
-	if (lstat(path.c_str(), &info) != 0) {
-		return true;
-	}
-	if (!S_ISSOCK(info.st_mode)) {
-		error = path + " exists and is not a socket";
-		return false;
-	}
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	sockaddr_un address{};
-	address.sun_family = AF_UNIX;
-	std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-	bool alive = probe >= 0 && connect(probe, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-	if (probe >= 0) {
-		close(probe);
-	}
-	if (alive) {
-		error = "another mm-pyhost already listens on " + path;
-		return false;
-	}
-	unlink(path.c_str());
-	return true;
-}
-
+// Forgets an instance host that ended; during a stop, the last one to end ends the loop.
 void on_child_exit(uv_process_t* process, int64_t status, int signal) {
 	auto* listener = static_cast<Listener*>(process->data);
 	log_line("instance host " + std::to_string(process->pid) +
@@ -63,31 +39,12 @@ void on_child_exit(uv_process_t* process, int64_t status, int signal) {
 	}
 }
 
-// Hands the accepted connection to a new `mm-pyhost --fd 3`.
-void on_connection(uv_stream_t* server, int status) {
-	auto* listener = static_cast<Listener*>(server->data);
-	if (status < 0) {
-		log_line(std::string("accept failed: ") + uv_strerror(status));
-		return;
-	}
-	auto* client = new uv_pipe_t;
-	uv_pipe_init(listener->loop, client, 0);
-	auto close_client = [client] {
-		uv_close(reinterpret_cast<uv_handle_t*>(client), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
-	};
-	if (uv_accept(server, reinterpret_cast<uv_stream_t*>(client)) != 0) {
-		close_client();
-		return;
-	}
-	uv_os_fd_t fd;
-	uv_fileno(reinterpret_cast<uv_handle_t*>(client), &fd);
-
-	char exe[4096];
-	size_t exe_size = sizeof(exe);
-	uv_exepath(exe, &exe_size);
+// Starts `mm-pyhost --fd 3 --exit-with-parent OUR_PID` serving the connection `fd`.
+void start_instance_host(Listener* listener, int fd) {
 	char fd_arg[] = "--fd";
 	char fd_value[] = "3";
-	char* args[] = {exe, fd_arg, fd_value, nullptr};
+	char parent_arg[] = "--exit-with-parent";
+	char* args[] = {listener->exe.data(), fd_arg, fd_value, parent_arg, listener->own_pid.data(), nullptr};
 	uv_stdio_container_t stdio[4];
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_INHERIT_FD;
@@ -97,7 +54,7 @@ void on_connection(uv_stream_t* server, int status) {
 	stdio[3].flags = UV_INHERIT_FD;
 	stdio[3].data.fd = fd;
 	uv_process_options_t options{};
-	options.file = exe;
+	options.file = listener->exe.c_str();
 	options.args = args;
 	options.stdio = stdio;
 	options.stdio_count = 4;
@@ -106,15 +63,51 @@ void on_connection(uv_stream_t* server, int status) {
 	process->data = listener;
 	int rc = uv_spawn(listener->loop, process, &options);
 	if (rc != 0) {
-		log_line(std::string("cannot start an instance host: ") + uv_strerror(rc));
-		delete process;
-	} else {
-		listener->children.insert(process);
-		log_line("core connected; instance host " + std::to_string(process->pid) + " serves it");
+		log_line("cannot start an instance host " + listener->exe + ": " + uv_strerror(rc) +
+		         "; the core's connection is closed");
+		// A failed spawn leaves the handle initialised: it must be closed, not just freed.
+		uv_close(reinterpret_cast<uv_handle_t*>(process), [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+		return;
 	}
-	close_client();
+	listener->children.insert(process);
+	log_line("core connected; instance host " + std::to_string(process->pid) + " serves it");
 }
 
+// Checks who connected, then hands the connection to a new instance host. A refused
+// peer's connection is closed before any host starts, so it never reaches Python.
+void on_connection(uv_stream_t* server, int status) {
+	auto* listener = static_cast<Listener*>(server->data);
+	if (status < 0) {
+		log_line(std::string("accept failed: ") + uv_strerror(status));
+		return;
+	}
+	auto* client = new uv_pipe_t;
+	int rc = uv_pipe_init(listener->loop, client, 0);
+	if (rc != 0) {
+		log_line(std::string("cannot take a connection: ") + uv_strerror(rc));
+		delete client;
+		return;
+	}
+	rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(client));
+	uv_os_fd_t fd = -1;
+	if (rc == 0) {
+		rc = uv_fileno(reinterpret_cast<uv_handle_t*>(client), &fd);
+	}
+	std::string refusal;
+	if (rc != 0) {
+		log_line(std::string("accept failed: ") + uv_strerror(rc));
+	} else if (!peer_allowed(fd, refusal)) {
+		log_line(refusal);
+	} else {
+		start_instance_host(listener, fd);
+	}
+	// The instance host has its own copy of the descriptor; ours goes.
+	uv_close(reinterpret_cast<uv_handle_t*>(client), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+}
+
+// Stops accepting and tells every instance host to run its cleanup and exit; the loop
+// ends when the last one has. A socket from systemd stays: systemd keeps listening on it
+// and starts the next listener when a core connects.
 void on_stop_signal(uv_signal_t* handle, int signum) {
 	auto* listener = static_cast<Listener*>(handle->data);
 	if (listener->stopping) {
@@ -123,7 +116,9 @@ void on_stop_signal(uv_signal_t* handle, int signum) {
 	listener->stopping = true;
 	log_line(std::string("stopping on ") + strsignal(signum) + "; instance hosts run their cleanup handlers");
 	uv_close(reinterpret_cast<uv_handle_t*>(&listener->server), nullptr);
-	unlink(listener->path.c_str());
+	if (!listener->socket.from_systemd && unlink(listener->socket.path.c_str()) != 0) {
+		log_line("cannot remove " + listener->socket.path + ": " + strerror(errno));
+	}
 	for (uv_process_t* child : listener->children) {
 		uv_process_kill(child, SIGTERM);
 	}
@@ -134,36 +129,76 @@ void on_stop_signal(uv_signal_t* handle, int signum) {
 	}
 }
 
+// This executable's path, for the instance hosts. Read once at start: after an upgrade
+// replaces the file, /proc/self/exe names "... (deleted)", while the path still leads to
+// the installed mm-pyhost (a mismatched protocol is refused at hello).
+bool own_executable(std::string& exe, std::string& error) {
+	char buffer[4096];
+	size_t size = sizeof(buffer);
+	int rc = uv_exepath(buffer, &size);
+	if (rc != 0) {
+		error = std::string("cannot find mm-pyhost's own executable: ") + uv_strerror(rc);
+		return false;
+	}
+	exe.assign(buffer, size);
+	return true;
+}
+
+// Puts the listening socket on the loop.
+bool serve_socket(Listener& listener, std::string& error) {
+	int rc = uv_pipe_init(listener.loop, &listener.server, 0);
+	if (rc == 0) {
+		listener.server.data = &listener;
+		rc = uv_pipe_open(&listener.server, listener.socket.fd);
+	}
+	if (rc == 0) {
+		rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener.server), SOMAXCONN, on_connection);
+	}
+	if (rc != 0) {
+		error = "cannot listen on " + listener.socket.path + ": " + uv_strerror(rc);
+		return false;
+	}
+	return true;
+}
+
+// SIGINT (Ctrl-C) and SIGTERM (kill, systemctl stop) stop the listener in order. The
+// handles do not keep the loop alive: the server and the instance hosts do.
+bool watch_stop_signals(Listener& listener, std::string& error) {
+	for (auto [handle, signum] : {std::pair{&listener.sigint, SIGINT}, std::pair{&listener.sigterm, SIGTERM}}) {
+		int rc = uv_signal_init(listener.loop, handle);
+		if (rc == 0) {
+			handle->data = &listener;
+			rc = uv_signal_start(handle, on_stop_signal, signum);
+		}
+		if (rc != 0) {
+			error = std::string("cannot watch for ") + strsignal(signum) + ": " + uv_strerror(rc);
+			return false;
+		}
+		uv_unref(reinterpret_cast<uv_handle_t*>(handle));
+	}
+	return true;
+}
+
 }  // namespace
 
 int run_listener(const std::string& path) {
 	Listener listener;
 	listener.loop = uv_default_loop();
-	listener.path = path;
+	listener.own_pid = std::to_string(getpid());
 	std::string error;
-	if (!clear_stale_socket(path, error)) {
+	if (!own_executable(listener.exe, error) || !open_listen_socket(path, listener.socket, error)) {
 		log_line(error);
 		return 1;
 	}
-	uv_pipe_init(listener.loop, &listener.server, 0);
-	listener.server.data = &listener;
-	mode_t previous = umask(0077);  // the socket is for its owner only
-	int rc = uv_pipe_bind(&listener.server, path.c_str());
-	umask(previous);
-	if (rc == 0) {
-		rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener.server), 16, on_connection);
-	}
-	if (rc != 0) {
-		log_line("cannot listen on " + path + ": " + uv_strerror(rc));
+	if (!serve_socket(listener, error) || !watch_stop_signals(listener, error)) {
+		log_line(error);
+		if (!listener.socket.from_systemd) {
+			unlink(listener.socket.path.c_str());  // a socket nobody answers on misleads cores
+		}
 		return 1;
 	}
-	for (auto [handle, signum] : {std::pair{&listener.sigint, SIGINT}, std::pair{&listener.sigterm, SIGTERM}}) {
-		uv_signal_init(listener.loop, handle);
-		handle->data = &listener;
-		uv_signal_start(handle, on_stop_signal, signum);
-		uv_unref(reinterpret_cast<uv_handle_t*>(handle));
-	}
-	log_line("listening on " + path);
+	log_line("listening on " + listener.socket.path + (listener.socket.from_systemd ? " (socket from systemd)" : "") +
+	         "; cores reach it with 'socket = " + listener.socket.path + "' in [backend python]");
 	uv_run(listener.loop, UV_RUN_DEFAULT);
 	uv_walk(listener.loop, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
 	uv_run(listener.loop, UV_RUN_DEFAULT);

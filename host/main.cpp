@@ -1,6 +1,6 @@
 // mm-pyhost: runs the Python of MIDIMonster's python backend outside the core.
-//   mm-pyhost --fd N         serve one core connection on descriptor N (the shim spawns this)
-//   mm-pyhost --listen PATH  accept cores on a Unix socket (attach mode)
+//   mm-pyhost --fd N           serve one core connection on descriptor N (the shim spawns this)
+//   mm-pyhost --listen [PATH]  accept cores on a Unix socket (attach mode)
 #include <Python.h>
 #include <poll.h>
 #include <uv.h>
@@ -14,14 +14,17 @@
 #include "frame.h"
 #include "listener.h"
 #include "log.h"
+#include "parent_death.h"
 #include "session.h"
 
 namespace {
 
 void usage(std::ostream& out) {
-	out << "usage: mm-pyhost --listen PATH | --fd N | --version | --help\n"
-	       "  --listen PATH  accept MIDIMonster cores on the Unix socket PATH (attach mode)\n"
-	       "  --fd N         serve one core connection on descriptor N (used by the shim)\n";
+	out << "usage: mm-pyhost --listen [PATH] | --fd N | --version | --help\n"
+	       "  --listen [PATH]  accept MIDIMonster cores on the Unix socket PATH (attach mode);\n"
+	       "                   without PATH: the socket systemd passes, else\n"
+	       "                   $XDG_RUNTIME_DIR/mm-pyhost/socket (or /tmp/mm-pyhost-UID/socket)\n"
+	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n";
 }
 
 // Runs the loop, letting Python threads run while it waits: the interpreter's lock is
@@ -76,17 +79,30 @@ int main(int argc, char** argv) {
 		usage(std::cout);
 		return 0;
 	}
-	if (argc == 3 && mode == "--fd") {
+	if ((argc == 3 || argc == 5) && mode == "--fd") {
 		char* end = nullptr;
 		long fd = std::strtol(argv[2], &end, 10);
 		if (*end != '\0' || fd < 0) {
 			std::cerr << "mm-pyhost: --fd needs a descriptor number, not '" << argv[2] << "'\n";
 			return 2;
 		}
+		// Only the listener passes this: its instance hosts end when it does (parent_death.h).
+		if (argc == 5) {
+			long parent = std::strtol(argv[4], &end, 10);
+			if (std::string(argv[3]) != "--exit-with-parent" || *end != '\0' || parent <= 0) {
+				usage(std::cerr);
+				return 2;
+			}
+			std::string error;
+			if (!mmpy::host::exit_with_parent(static_cast<pid_t>(parent), error)) {
+				mmpy::host::log_line(error);
+				return 1;
+			}
+		}
 		return serve(static_cast<int>(fd));
 	}
-	if (argc == 3 && mode == "--listen") {
-		return mmpy::host::run_listener(argv[2]);
+	if ((argc == 2 || argc == 3) && mode == "--listen") {
+		return mmpy::host::run_listener(argc == 3 ? argv[2] : "");
 	}
 	usage(std::cerr);
 	return 2;

@@ -6,6 +6,7 @@
 
 #include "instance_state.h"
 #include "scheduler.h"
+#include "watchdog.h"
 
 namespace mmpy::host {
 
@@ -15,6 +16,9 @@ ModuleHooks& module_hooks() {
 }
 
 namespace {
+
+// midimonster.HandlerTimeout: a BaseException, so `except Exception:` does not swallow it.
+PyObject* handler_timeout = nullptr;
 
 InstanceState& state() {
 	return *module_hooks().state;
@@ -196,6 +200,20 @@ PyObject* mm_log(PyObject*, PyObject* args) {
 	Py_RETURN_NONE;
 }
 
+// _on_interrupt(signum, frame): Python's handler for the watchdog's signal. Raises
+// HandlerTimeout only into the call that overran; a signal that arrives after that call
+// returned does nothing, so it never hits the next handler.
+PyObject* mm_on_interrupt(PyObject*, PyObject*) {
+	Watchdog* watchdog = module_hooks().watchdog;
+	if (watchdog && handler_timeout) {
+		if (auto message = watchdog->overdue()) {
+			PyErr_SetString(handler_timeout, message->c_str());
+			return nullptr;
+		}
+	}
+	Py_RETURN_NONE;
+}
+
 PyMethodDef methods[] = {
     {"output", mm_output, METH_VARARGS, "output(channel, value): send an event on a channel of this instance"},
     {"inputvalue", mm_inputvalue, METH_VARARGS, "inputvalue(channel): the last input value of a channel"},
@@ -207,6 +225,7 @@ PyMethodDef methods[] = {
     {"channels", mm_channels, METH_NOARGS, "channels(): the names of all channels of this instance"},
     {"cleanup_handler", mm_cleanup_handler, METH_VARARGS, "cleanup_handler(function): run function at shutdown"},
     {"_log", mm_log, METH_VARARGS, "internal: a line for the core's log"},
+    {"_on_interrupt", mm_on_interrupt, METH_VARARGS, "internal: the handler-timeout signal handler"},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -218,7 +237,22 @@ PyModuleDef definition = {
 }  // namespace
 
 PyObject* init_midimonster_module() {
-	return PyModule_Create(&definition);
+	PyObject* module = PyModule_Create(&definition);
+	if (!module) {
+		return nullptr;
+	}
+	// One interpreter per process: this reference lives as long as the interpreter.
+	handler_timeout = PyErr_NewExceptionWithDoc(
+	    "midimonster.HandlerTimeout",
+	    "Raised in a handler that ran longer than the instance's handler-timeout. A BaseException, so "
+	    "that `except Exception:` does not swallow it.",
+	    PyExc_BaseException, nullptr);
+	if (!handler_timeout || PyModule_AddObjectRef(module, "HandlerTimeout", handler_timeout) != 0 ||
+	    PyModule_AddIntConstant(module, "_INTERRUPT_SIGNAL", Watchdog::interrupt_signal()) != 0) {
+		Py_DECREF(module);
+		return nullptr;
+	}
+	return module;
 }
 
 }  // namespace mmpy::host

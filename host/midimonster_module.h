@@ -12,11 +12,13 @@ namespace mmpy::host {
 
 class InstanceState;
 class Scheduler;
+class Watchdog;
 
 // What the module functions act on. One instance per host process, so one set of hooks.
 struct ModuleHooks {
 	InstanceState* state = nullptr;
 	Scheduler* scheduler = nullptr;
+	Watchdog* watchdog = nullptr;  // handler-timeout: who decides whether a call overran
 	std::function<void(int level, std::string_view text)> log;
 	std::function<uint64_t()> timestamp;
 	PyObject* cleanup_handler = nullptr;  // owned reference or nullptr

@@ -1,6 +1,7 @@
 #include "python_runtime.h"
 
 #include "midimonster_module.h"
+#include "watchdog.h"
 
 namespace mmpy::host {
 
@@ -9,7 +10,12 @@ namespace {
 // Runs inside the interpreter at start-up. Kept in Python because it is Python's own
 // plumbing: line-buffered streams for the log, and loading a module from a file path.
 const char* kBootstrap = R"PY(
-import sys, os, importlib.util, midimonster
+import sys, os, signal, importlib.util, midimonster
+
+# handler-timeout: the watchdog thread sends this signal to the main thread; the handler
+# (C, so it adds no frame to the traceback) raises midimonster.HandlerTimeout, but only
+# while the call that overran is still running.
+signal.signal(midimonster._INTERRUPT_SIGNAL, midimonster._on_interrupt)
 
 class _LogStream:
     """sys.stdout / sys.stderr: every complete line goes to the core's log."""
@@ -182,8 +188,16 @@ PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) 
 	return object;
 }
 
-void PythonRuntime::call(PyObject* callable, PyObject* args, const std::string& context) {
+// The watch ends before the exception is reported, so that a late interrupt can never
+// hit the traceback printing.
+void PythonRuntime::call(PyObject* callable, PyObject* args, const char* context, const std::string* subject) {
+	if (watchdog_) {
+		watchdog_->begin_call(context, subject);
+	}
 	PyObject* result = args ? PyObject_Call(callable, args, nullptr) : PyObject_CallNoArgs(callable);
+	if (watchdog_) {
+		watchdog_->end_call();
+	}
 	if (!result) {
 		report_exception(context);
 	}
@@ -191,7 +205,13 @@ void PythonRuntime::call(PyObject* callable, PyObject* args, const std::string& 
 }
 
 void PythonRuntime::call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject) {
+	if (watchdog_) {
+		watchdog_->begin_call(context, &subject);
+	}
 	PyObject* result = PyObject_CallOneArg(callable, arg);
+	if (watchdog_) {
+		watchdog_->end_call();
+	}
 	if (!result) {
 		report_exception(std::string(context) + " " + subject);
 	}

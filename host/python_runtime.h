@@ -9,6 +9,8 @@
 
 namespace mmpy::host {
 
+class Watchdog;
+
 class PythonRuntime {
 public:
 	// Starts the main interpreter (C extensions such as numpy need the main one).
@@ -23,9 +25,13 @@ public:
 	// "module.function" -> a new reference to a callable, or nullptr and `error`.
 	PyObject* resolve(const std::string& dotted, std::string& error);
 
+	// Every call below is watched by `watchdog` (handler-timeout) once it is set.
+	void set_watchdog(Watchdog* watchdog) { watchdog_ = watchdog; }
+
 	// Calls `callable(*args)` (args may be nullptr); an exception is logged with `context`
-	// and its traceback, and the host carries on.
-	void call(PyObject* callable, PyObject* args, const std::string& context);
+	// ("interval handler") and its traceback, and the host carries on. `subject` (may be
+	// nullptr) names the function for the watchdog and must outlive the call.
+	void call(PyObject* callable, PyObject* args, const char* context, const std::string* subject = nullptr);
 	// The hot path: one argument, and the log context built only if something failed.
 	void call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject);
 
@@ -39,6 +45,7 @@ private:
 	void report_exception(const std::string& context);
 
 	bool running_ = false;
+	Watchdog* watchdog_ = nullptr;
 };
 
 }  // namespace mmpy::host

@@ -35,7 +35,7 @@ void Scheduler::set_interval(PyObject* callable, uint64_t period_ms) {
 	if (period_ms == 0) {
 		return;
 	}
-	auto* timer = new Timer{this, callable, period_ms, {}};
+	auto* timer = new Timer{this, callable, period_ms, label_of(callable), {}};
 	Py_INCREF(callable);
 	uv_timer_init(loop_, &timer->handle);
 	timer->handle.data = timer;
@@ -54,7 +54,7 @@ void Scheduler::on_timer(uv_timer_t* handle) {
 	// The handler may cancel its own interval; keep the callable alive meanwhile.
 	PyObject* callable = timer->callable;
 	Py_INCREF(callable);
-	timer->owner->invoke_(callable, nullptr, "interval handler");
+	timer->owner->invoke_(callable, nullptr, "interval handler", timer->label);
 	Py_DECREF(callable);
 }
 
@@ -73,6 +73,7 @@ bool Scheduler::manage(PyObject* handler, PyObject* socket, int fd, std::string&
 			} else {
 				Py_INCREF(handler);
 				Py_SETREF(watch->handler, handler);
+				watch->label = label_of(handler);
 			}
 			return true;
 		}
@@ -87,7 +88,7 @@ bool Scheduler::manage(PyObject* handler, PyObject* socket, int fd, std::string&
 			return false;
 		}
 	}
-	auto* watch = new Watch{this, handler, socket, fd, {}};
+	auto* watch = new Watch{this, handler, socket, fd, label_of(handler), {}};
 	int rc = uv_poll_init(loop_, &watch->handle, fd);
 	if (rc != 0) {
 		delete watch;
@@ -118,7 +119,7 @@ void Scheduler::on_poll(uv_poll_t* handle, int status, int) {
 	PyObject* handler = watch->handler;
 	PyObject* args = PyTuple_Pack(1, watch->socket);
 	Py_INCREF(handler);
-	watch->owner->invoke_(handler, args, "socket handler");
+	watch->owner->invoke_(handler, args, "socket handler", watch->label);
 	Py_DECREF(handler);
 	Py_XDECREF(args);
 }
@@ -129,6 +130,24 @@ void Scheduler::drop(Watch* watch) {
 	Py_DECREF(watch->socket);
 	uv_poll_stop(&watch->handle);
 	close_and_delete(watch, reinterpret_cast<uv_handle_t*>(&watch->handle));
+}
+
+// "module.qualname" of a function, so the watchdog's log line says which one overran.
+const std::string* Scheduler::label_of(PyObject* callable) {
+	std::string label;
+	for (const char* attribute : {"__module__", "__qualname__"}) {
+		PyObject* value = PyObject_GetAttrString(callable, attribute);
+		const char* text = value && PyUnicode_Check(value) ? PyUnicode_AsUTF8(value) : nullptr;
+		if (text) {
+			label += (label.empty() ? "" : ".") + std::string(text);
+		}
+		Py_XDECREF(value);
+		PyErr_Clear();
+	}
+	if (label.empty()) {
+		label = Py_TYPE(callable)->tp_name;
+	}
+	return &*labels_.insert(std::move(label)).first;
 }
 
 void Scheduler::start() {

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,10 @@ namespace mmpy::host {
 class Scheduler {
 public:
 	// `call` runs a Python callable with the arguments given, logging any exception;
-	// `context` names it in that log ("interval handler", "socket handler").
-	using Invoke = std::function<void(PyObject* callable, PyObject* args, const char* context)>;
+	// `context` names it in that log ("interval handler", "socket handler"); `subject` is
+	// the function's name (module.qualname), for the watchdog, valid for the whole session.
+	using Invoke =
+	    std::function<void(PyObject* callable, PyObject* args, const char* context, const std::string* subject)>;
 
 	Scheduler(uv_loop_t* loop, Invoke invoke);
 	~Scheduler();
@@ -42,6 +45,7 @@ private:
 		Scheduler* owner;
 		PyObject* callable;
 		uint64_t period_ms;
+		const std::string* label;
 		uv_timer_t handle;
 	};
 	struct Watch {
@@ -49,6 +53,7 @@ private:
 		PyObject* handler;
 		PyObject* socket;
 		int fd;
+		const std::string* label;
 		uv_poll_t handle;
 	};
 
@@ -58,12 +63,16 @@ private:
 	void arm(Watch& watch);
 	void drop(Timer* timer);
 	void drop(Watch* watch);
+	const std::string* label_of(PyObject* callable);
 
 	uv_loop_t* loop_;
 	Invoke invoke_;
 	bool started_ = false;
 	std::vector<Timer*> timers_;
 	std::vector<Watch*> watches_;
+	// Function names, interned: the watchdog may read one while its timer is being dropped,
+	// so they are never freed (one per distinct function, registered outside the hot path).
+	std::set<std::string> labels_;
 };
 
 }  // namespace mmpy::host

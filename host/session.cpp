@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <charconv>
+
 #include "control.h"
 #include "events.h"
 #include "log.h"
@@ -16,15 +18,24 @@ Session::Session(uv_loop_t* loop)
       connection_(
           loop, [this](const protocol::Frame& frame) { return on_frame(frame); }, [this] { flush(); },
           [this](const std::string& reason) { finish(reason); }),
-      scheduler_(loop, [this](PyObject* callable, PyObject* args, const char* context) {
-	      python_.call(callable, args, std::string(context));
-	      flush();
-      }) {
+      scheduler_(loop,
+                 [this](PyObject* callable, PyObject* args, const char* context, const std::string* subject) {
+	                 python_.call(callable, args, context, subject);
+	                 flush();
+                 }),
+      watchdog_(connection_, [this] { return core_timestamp(); }) {
 	ModuleHooks& hooks = module_hooks();
 	hooks.state = &state_;
 	hooks.scheduler = &scheduler_;
+	hooks.watchdog = &watchdog_;
 	hooks.log = [this](int level, std::string_view text) { send_log(level, text); };
 	hooks.timestamp = [this] { return core_timestamp(); };
+}
+
+// The watchdog thread must be gone before the members it uses are.
+Session::~Session() {
+	watchdog_.stop();
+	module_hooks().watchdog = nullptr;
 }
 
 bool Session::open(int fd, std::string& error) {
@@ -92,6 +103,13 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 	reply.pid = getpid();
 	reply.python = python_.version();
 	protocol::encode(out_, reply);
+	flush();  // the reply is the host's first frame, before any heartbeat
+	// From now on the shim hears "alive" even while Python is busy, and calls are watched.
+	python_.set_watchdog(&watchdog_);
+	if (!watchdog_.start(error)) {
+		connection_.fail(error);
+		return false;
+	}
 	phase_ = Phase::Configuring;
 	return true;
 }
@@ -114,9 +132,15 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 		}
 	} else if (configure.option == "default-handler") {
 		state_.default_handler = configure.value;
+	} else if (configure.option == "handler-timeout") {
+		if (!set_handler_timeout(configure.value, error)) {
+			result.ok = false;
+			result.error = error;
+		}
 	} else {
 		result.ok = false;
-		result.error = "unknown instance option '" + configure.option + "' (known: module, default-handler)";
+		result.error = "unknown instance option '" + configure.option +
+		               "' (known: module, default-handler, handler-timeout)";
 	}
 	for (const Channel& channel : state_.channels()) {
 		if (channel.output_before_start) {
@@ -125,6 +149,20 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 	}
 	flush();
 	protocol::encode(out_, result);
+	return true;
+}
+
+// `handler-timeout = MS`: a whole number of milliseconds, 0 switches interruption off.
+bool Session::set_handler_timeout(const std::string& value, std::string& error) {
+	uint64_t ms = 0;
+	const char* end = value.data() + value.size();
+	auto [stop, status] = std::from_chars(value.data(), end, ms);
+	if (status != std::errc() || stop != end) {  // also refuses '', '-5', '+5', '1.5', overflow
+		error = "option 'handler-timeout' needs a whole number of milliseconds (0 switches it off), not '" + value +
+		        "'";
+		return false;
+	}
+	watchdog_.set_timeout_ms(ms);
 	return true;
 }
 
@@ -202,6 +240,7 @@ bool Session::on_inputs(std::span<const uint8_t> payload) {
 		if (event.channel >= state_.channels().size()) {
 			return reject("event on channel id " + std::to_string(event.channel) + ", which the table lacks");
 		}
+		watchdog_.count_handled();
 		deliver(event.channel, event.value);
 	}
 	return true;
@@ -229,8 +268,8 @@ bool Session::on_heartbeat(std::span<const uint8_t> payload) {
 	if (!protocol::parse(payload, heartbeat, error)) {
 		return reject(error);
 	}
+	// Only the core's clock: the watchdog thread answers with heartbeats of its own.
 	set_core_timestamp(heartbeat.timestamp);
-	protocol::encode(out_, heartbeat);
 	return true;
 }
 
@@ -259,7 +298,7 @@ void Session::run_cleanup_handler() {
 	PyObject* handler = module_hooks().cleanup_handler;
 	module_hooks().cleanup_handler = nullptr;
 	if (handler && python_.running()) {
-		python_.call(handler, nullptr, "cleanup handler");
+		python_.call(handler, nullptr, "cleanup handler", nullptr);
 		python_.flush_streams();
 	}
 	Py_XDECREF(handler);
@@ -278,6 +317,9 @@ void Session::finish(const std::string& reason) {
 		log_line("connection closed: " + reason);
 	}
 	phase_ = Phase::Finished;
+	// No heartbeat or interrupt may reach a Python that is being finalized.
+	watchdog_.stop();
+	python_.set_watchdog(nullptr);
 	state_.release_handlers();
 	python_.stop();
 	uv_stop(loop_);
@@ -321,12 +363,13 @@ void Session::flush() {
 }
 
 uint64_t Session::core_timestamp() const {
-	return core_clock_ms_ + (uv_hrtime() - core_clock_at_ns_) / 1000000;
+	int64_t now = static_cast<int64_t>(uv_hrtime()) + core_clock_offset_ns_.load(std::memory_order_relaxed);
+	return now > 0 ? static_cast<uint64_t>(now) / 1000000 : 0;
 }
 
 void Session::set_core_timestamp(uint64_t timestamp) {
-	core_clock_ms_ = timestamp;
-	core_clock_at_ns_ = uv_hrtime();
+	core_clock_offset_ns_.store(static_cast<int64_t>(timestamp * 1000000) - static_cast<int64_t>(uv_hrtime()),
+	                            std::memory_order_relaxed);
 }
 
 }  // namespace mmpy::host

@@ -4,6 +4,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,12 +13,14 @@
 #include "instance_state.h"
 #include "python_runtime.h"
 #include "scheduler.h"
+#include "watchdog.h"
 
 namespace mmpy::host {
 
 class Session {
 public:
 	explicit Session(uv_loop_t* loop);
+	~Session();
 
 	// Serves the connected socket `fd` until the core says goodbye or goes away.
 	bool open(int fd, std::string& error);
@@ -33,6 +36,7 @@ private:
 	bool on_frame(const protocol::Frame& frame);
 	bool on_hello(std::span<const uint8_t> payload);
 	bool on_configure(std::span<const uint8_t> payload);
+	bool set_handler_timeout(const std::string& value, std::string& error);
 	bool on_start(std::span<const uint8_t> payload);
 	bool on_inputs(std::span<const uint8_t> payload);
 	bool on_heartbeat(std::span<const uint8_t> payload);
@@ -47,6 +51,7 @@ private:
 	void send_log(int level, std::string_view text);
 	// Sends the outputs of this loop turn as one frame, then everything queued.
 	void flush();
+	// The core's clock: any thread (the watchdog stamps its heartbeats with it).
 	uint64_t core_timestamp() const;
 	void set_core_timestamp(uint64_t timestamp);
 
@@ -56,10 +61,12 @@ private:
 	InstanceState state_;
 	PythonRuntime python_;
 	Scheduler scheduler_;
+	Watchdog watchdog_;  // after connection_: it sends through it until it is stopped
 	std::vector<uint8_t> out_;
 	bool outputs_routed_ = true;  // false once the core's routing has stopped
-	uint64_t core_clock_ms_ = 0;
-	uint64_t core_clock_at_ns_ = 0;
+	// The core's clock in ns minus uv_hrtime() when it was last heard: one atomic, so the
+	// watchdog reads a consistent value.
+	std::atomic<int64_t> core_clock_offset_ns_{0};
 };
 
 }  // namespace mmpy::host

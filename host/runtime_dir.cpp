@@ -1,0 +1,83 @@
+#include "runtime_dir.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <cstdio>
+
+namespace mmpy::host {
+
+namespace {
+
+// The folder for the socket. The XDG base directory rules say a relative path in the
+// variable is invalid and must be ignored, like an empty one.
+std::string private_folder() {
+	const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+	if (runtime && runtime[0] == '/') {
+		return std::string(runtime) + "/mm-pyhost";
+	}
+	return "/tmp/mm-pyhost-" + std::to_string(geteuid());
+}
+
+// "0755" for log lines: operators know modes in octal.
+std::string octal(mode_t mode) {
+	char text[8];
+	std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+	return text;
+}
+
+// A folder found already there may have been prepared by another user (in /tmp anyone can
+// create it first) to read or replace our socket: trust it only if it is ours and closed.
+bool check_folder(const std::string& folder, std::string& error) {
+	struct stat info;
+	if (lstat(folder.c_str(), &info) != 0) {
+		error = "cannot inspect " + folder + ": " + std::strerror(errno);
+		return false;
+	}
+	if (!S_ISDIR(info.st_mode)) {
+		error = "refusing to listen in " + folder + ": it is not a folder (a link or a file is in the way); "
+		        "remove it, or give mm-pyhost --listen a PATH";
+		return false;
+	}
+	if (info.st_uid != geteuid()) {
+		error = "refusing to listen in " + folder + ": it belongs to uid " + std::to_string(info.st_uid) +
+		        ", not to this user (uid " + std::to_string(geteuid()) + "), so it cannot be trusted; "
+		        "have it removed, or give mm-pyhost --listen a PATH";
+		return false;
+	}
+	if ((info.st_mode & 07777) != 0700) {
+		error = "refusing to listen in " + folder + ": its mode is " + octal(info.st_mode) +
+		        ", other users could reach the socket; run 'chmod 0700 " + folder + "' or remove it";
+		return false;
+	}
+	return true;
+}
+
+}  // namespace
+
+bool prepare_default_socket_path(std::string& path, std::string& error) {
+	std::string folder = private_folder();
+	if (mkdir(folder.c_str(), 0700) == 0) {
+		// The umask may have taken bits away, never added any; set the mode exactly.
+		if (chmod(folder.c_str(), 0700) != 0) {
+			error = "cannot set the mode of " + folder + ": " + std::strerror(errno);
+			return false;
+		}
+	} else if (errno != EEXIST) {
+		error = "cannot create " + folder + ": " + std::strerror(errno);
+		if (errno == ENOENT) {
+			error += " (check XDG_RUNTIME_DIR, or give mm-pyhost --listen a PATH)";
+		}
+		return false;
+	}
+	if (!check_folder(folder, error)) {
+		return false;
+	}
+	path = folder + "/socket";
+	return true;
+}
+
+}  // namespace mmpy::host

@@ -1,0 +1,15 @@
+// Where `mm-pyhost --listen` with no PATH listens: a socket in a private folder of the
+// user's, so that no other user can reach it even if the socket's own mode were wrong.
+#pragma once
+
+#include <string>
+
+namespace mmpy::host {
+
+// Sets `path` to $XDG_RUNTIME_DIR/mm-pyhost/socket (the folder systemd's %t/mm-pyhost
+// names too), or /tmp/mm-pyhost-UID/socket without XDG_RUNTIME_DIR. Creates the folder with
+// mode 0700; an existing one is used only if it is a real folder, owned by this user, mode
+// 0700. False with `error` (saying what to fix) otherwise.
+bool prepare_default_socket_path(std::string& path, std::string& error);
+
+}  // namespace mmpy::host
