@@ -210,11 +210,14 @@ TEST_CASE("handler-timeout needs a whole number of milliseconds", "[python][watc
 	}
 }
 
-TEST_CASE("a call that cannot be interrupted is reported and the host stops its heartbeats", "[python][watchdog]") {
-	CoreProcess core(config_with("blocked", "handler-timeout = 500\n"), {{"blocked.py", R"(import signal, time
+TEST_CASE("a call that cannot be interrupted stops the heartbeats and ends in a restart", "[python][watchdog]") {
+	CoreProcess core(config_with("blocked", "handler-timeout = 500\n") + "t.ok > py1.blocked.ok\n",
+	                 {{"blocked.py", R"(import signal, time, midimonster
 def handler(value):
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMIN + 2})
     time.sleep(60)
+def ok(value):
+    midimonster.output("out", value)
 )"}});
 	REQUIRE(core.wait_started());
 	auto hosts = hosts_of(core);
@@ -224,9 +227,12 @@ def handler(value):
 	                  "interrupting it");
 	REQUIRE_LOG(core, "py1: the handler of channel blocked.handler does not return (stuck outside Python");
 	REQUIRE_LOG(core, "this host stops answering heartbeats so the core restarts it");
-	// The restart itself is the shim's business (test_supervision.cpp); end this host now.
-	kill(hosts[0], SIGKILL);
-	core.stop();
+	REQUIRE_LOG(core, "it sent nothing for 3 s");
+	REQUIRE_LOG(core, "py1: the host is back after");
+	CHECK(gone_within(hosts[0], Duration(5000)));
+	core.inject("t.ok", 0.5);
+	CHECK(next_value(core, "t.out") == Approx(0.5));
+	CHECK(core.stop() == 0);
 }
 
 TEST_CASE("the connection to the core is not inherited by programs that Python starts", "[python][watchdog]") {
