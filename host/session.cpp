@@ -65,8 +65,8 @@ bool Session::on_frame(const protocol::Frame& frame) {
 		return false;
 	}
 	default:
-		return reject(std::string("a ") + protocol::frame_type_name(static_cast<uint16_t>(frame.type)) +
-		              " frame, which only a host sends");
+		return reject(std::string("a frame of type ") + protocol::frame_type_name(static_cast<uint16_t>(frame.type)) +
+		              ", which only a host sends");
 	}
 }
 
@@ -309,7 +309,10 @@ void Session::finish(const std::string& reason) {
 	if (phase_ == Phase::Finished) {
 		return;
 	}
-	if (outputs_routed_) {
+	if (phase_ == Phase::AwaitHello) {
+		// Not a core at all, or one that gave up before its hello: nothing ran yet.
+		log_line("connection closed before the hello" + (reason.empty() ? std::string() : ": " + reason));
+	} else if (outputs_routed_) {
 		// The core went away without a shutdown frame (it crashed or was killed).
 		log_line("connection to the core lost" + (reason.empty() ? std::string() : ": " + reason));
 		run_cleanup_handler();
