@@ -23,20 +23,6 @@ using namespace mmpy::test;
 
 namespace {
 
-// The instance hosts a listener started (its descendants named mm-pyhost).
-std::vector<pid_t> instance_hosts_of(pid_t listener) {
-	std::vector<pid_t> hosts;
-	for (pid_t pid : descendant_pids(listener)) {
-		std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-		std::string name;
-		std::getline(comm, name);
-		if (name == "mm-pyhost") {
-			hosts.push_back(pid);
-		}
-	}
-	return hosts;
-}
-
 // The environment of a running process, NUL-separated as the kernel keeps it.
 std::string environment_of(pid_t pid) {
 	std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
@@ -183,7 +169,7 @@ TEST_CASE("socket activation: the listener serves the socket systemd passes", "[
 
 	{
 		auto core = start_show(socket_path);
-		auto hosts = instance_hosts_of(listener->pid());
+		auto hosts = host_pids_below(listener->pid());
 		REQUIRE(hosts.size() == 2);
 		for (pid_t host : hosts) {
 			// The variables were for the listener alone: an instance host must not take them.
@@ -236,7 +222,7 @@ TEST_CASE("stopping the listener with SIGTERM ends its instance hosts", "[listen
 	ChildProcess listener({host_path(), "--listen", socket_path});
 	REQUIRE_LISTENER_LOG(listener, "listening on " + socket_path);
 	auto core = start_show(socket_path);
-	auto hosts = instance_hosts_of(listener.pid());
+	auto hosts = host_pids_below(listener.pid());
 	REQUIRE(hosts.size() == 2);
 
 	listener.signal(SIGTERM);
@@ -257,7 +243,7 @@ TEST_CASE("a listener killed outright still ends its instance hosts", "[listener
 	auto listener = std::make_unique<ChildProcess>(std::vector<std::string>{host_path(), "--listen", socket_path});
 	REQUIRE_LISTENER_LOG(*listener, "listening on " + socket_path);
 	auto core = start_show(socket_path);
-	auto hosts = instance_hosts_of(listener->pid());
+	auto hosts = host_pids_below(listener->pid());
 	REQUIRE(hosts.size() == 2);
 
 	listener->signal(SIGKILL);
@@ -356,7 +342,7 @@ TEST_CASE("a connection from another user is refused before any host starts", "[
 
 	CHECK(connect_as_nobody(socket_path) == 0);
 	REQUIRE_LISTENER_LOG(listener, "refused a connection from uid 65534 (pid ");
-	CHECK(instance_hosts_of(listener.pid()).empty());
+	CHECK(host_pids_below(listener.pid()).empty());
 	CHECK(!listener.wait_stderr_anywhere(contains("core connected"), Duration(0)));
 
 	// The listener's own user is still served.

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -42,18 +44,18 @@ inline bool gone_within(pid_t pid, Duration timeout) {
 	return true;
 }
 
-// The host processes the core spawned (its descendants named mm-pyhost).
+// The host processes the core spawned.
 inline std::vector<pid_t> hosts_of(CoreProcess& core) {
-	std::vector<pid_t> hosts;
-	for (pid_t pid : descendant_pids(core.process().pid())) {
-		std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-		std::string name;
-		std::getline(comm, name);
-		if (name == "mm-pyhost") {
-			hosts.push_back(pid);
-		}
-	}
-	return hosts;
+	return host_pids_below(core.process().pid());
+}
+
+// `stats` from the test core: its resident memory in kB.
+inline long core_rss_kb(CoreProcess& core) {
+	core.send("stats");
+	auto line = core.process().wait_stdout(matches("^stats rss_kb="));
+	INFO(core.transcript());
+	REQUIRE(line);
+	return std::atol(line->c_str() + std::strlen("stats rss_kb="));
 }
 
 // Asserts a log line containing `text` arrives, showing the transcript if it does not.

@@ -145,15 +145,6 @@ pid_t pid_from_log(ChildProcess& process, const std::string& pattern) {
 	return static_cast<pid_t>(std::stol(found[1].str()));
 }
 
-// `stats` from the test core: its resident memory in kB.
-long core_rss_kb(CoreProcess& core) {
-	core.send("stats");
-	auto line = core.process().wait_stdout(matches("^stats rss_kb="));
-	INFO(core.transcript());
-	REQUIRE(line);
-	return std::atol(line->c_str() + std::strlen("stats rss_kb="));
-}
-
 // A client of the listener that speaks raw bytes.
 int connect_raw(const std::string& path) {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

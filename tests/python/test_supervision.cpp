@@ -85,15 +85,6 @@ void require_core_routes(CoreProcess& core, double value) {
 	CHECK(next_value(core, "t.y") == Approx(value));
 }
 
-// `stats` from the test core: its resident memory in kB.
-long core_rss_kb(CoreProcess& core) {
-	core.send("stats");
-	auto line = core.process().wait_stdout(matches("^stats rss_kb="));
-	INFO(core.transcript());
-	REQUIRE(line);
-	return std::atol(line->c_str() + std::strlen("stats rss_kb="));
-}
-
 }  // namespace
 
 TEST_CASE("a host that segfaults is restarted at once and knows the last input and output values",

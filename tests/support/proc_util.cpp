@@ -68,4 +68,17 @@ bool process_alive(pid_t pid) {
 	return read_stat(pid, parent, state) && state != 'Z';
 }
 
+std::vector<pid_t> host_pids_below(pid_t pid) {
+	std::vector<pid_t> hosts;
+	for (pid_t descendant : descendant_pids(pid)) {
+		std::ifstream comm("/proc/" + std::to_string(descendant) + "/comm");
+		std::string name;
+		std::getline(comm, name);
+		if (name == "mm-pyhost") {
+			hosts.push_back(descendant);
+		}
+	}
+	return hosts;
+}
+
 }  // namespace mmpy::test
