@@ -8,6 +8,7 @@
 #include <cstring>
 #include <set>
 
+#include "control.h"
 #include "listen_socket.h"
 #include "log.h"
 #include "peer_credentials.h"
@@ -98,6 +99,10 @@ void on_connection(uv_stream_t* server, int status) {
 		log_line(std::string("accept failed: ") + uv_strerror(rc));
 	} else if (!peer_allowed(fd, refusal)) {
 		log_line(refusal);
+	} else if (listener->children.size() >= protocol::kMaxInstances) {
+		// Every connection is a process: a runaway client must not fork the machine to death.
+		log_line("refused a connection: " + std::to_string(protocol::kMaxInstances) +
+		         " instance hosts already run; stop a core or start another listener");
 	} else {
 		start_instance_host(listener, fd);
 	}

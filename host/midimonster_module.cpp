@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
+#include "control.h"
 #include "instance_state.h"
 #include "scheduler.h"
 #include "watchdog.h"
@@ -40,6 +42,17 @@ PyObject* mm_output(PyObject*, PyObject* args) {
 	value = std::clamp(value, 0.0, 1.0);
 	InstanceState& s = state();
 	if (!s.started) {
+		// These channels travel to the core by name; both ends refuse what is too long or too many.
+		if (std::strlen(name) > protocol::kMaxNameLength) {
+			PyErr_Format(PyExc_ValueError, "output(): channel names are limited to %zu bytes, '%.40s...' is longer",
+			             protocol::kMaxNameLength, name);
+			return nullptr;
+		}
+		if (!s.find(name) && s.channels().size() >= protocol::kMaxChannels) {
+			PyErr_Format(PyExc_ValueError, "output(): an instance has at most %zu channels; '%s' would be one more",
+			             protocol::kMaxChannels, name);
+			return nullptr;
+		}
 		Channel& channel = s.at(s.find_or_add(name));
 		channel.output = value;
 		channel.output_before_start = true;

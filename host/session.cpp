@@ -148,7 +148,14 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 		}
 	}
 	flush();
-	protocol::encode(out_, result);
+	if (!protocol::encode(out_, result)) {
+		// Thousands of long names made at import time: say so instead of leaving the shim waiting.
+		result.ok = false;
+		result.error = "the channels that output() created while importing (" + std::to_string(result.outputs.size()) +
+		               ") do not fit in one message; create fewer or shorter channel names at import time";
+		result.outputs.clear();
+		protocol::encode(out_, result);
+	}
 	return true;
 }
 

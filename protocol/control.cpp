@@ -126,6 +126,14 @@ bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& er
 		m.ok = b.at("ok").get<bool>();
 		m.error = b.at("error").get<std::string>();
 		m.outputs = b.at("outputs").get<std::vector<std::pair<std::string, double>>>();
+		if (m.outputs.size() > kMaxChannels) {
+			throw std::length_error("more than " + std::to_string(kMaxChannels) + " outputs");
+		}
+		for (const auto& output : m.outputs) {
+			if (output.first.size() > kMaxNameLength) {
+				throw std::length_error("channel name longer than " + std::to_string(kMaxNameLength) + " bytes");
+			}
+		}
 	});
 }
 
@@ -133,6 +141,9 @@ bool parse(std::span<const uint8_t> payload, Start& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
 		m.timestamp = b.at("timestamp").get<uint64_t>();
 		m.channels = b.at("channels").get<std::vector<std::pair<uint32_t, std::string>>>();
+		if (m.channels.size() > kMaxChannels) {
+			throw std::length_error("more than " + std::to_string(kMaxChannels) + " channels");
+		}
 		for (const auto& channel : m.channels) {
 			if (channel.second.size() > kMaxNameLength) {
 				throw std::length_error("channel name longer than " + std::to_string(kMaxNameLength) + " bytes");

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "control.h"
 #include "host_process.h"
 #include "midimonster.h"
 #include "shim_instance.h"
@@ -43,6 +44,11 @@ int python_configure(char* option, char* value) {
 // [python NAME]: every instance gets a host of its own. The core names the instance only
 // after this returns, so the host is reached at the instance's first option (or at start).
 int python_instance(instance* inst) {
+	if (instances.size() >= mmpy::protocol::kMaxInstances) {
+		SHIM_LOG("More than %zu [python ...] instances: each runs a process of its own; merge instances",
+		         mmpy::protocol::kMaxInstances);
+		return 1;
+	}
 	auto shim = std::make_unique<ShimInstance>(inst);
 	inst->impl = shim.get();
 	instances.push_back(shim.release());
@@ -76,7 +82,12 @@ int python_configure_instance(instance* inst, char* option, char* value) {
 }
 
 channel* python_channel(instance* inst, char* spec, uint8_t) {
-	return of(inst)->map_channel(spec);
+	std::string error;
+	channel* mapped = of(inst)->map_channel(spec, error);
+	if (!mapped) {
+		SHIM_LOG("%s: %s", inst->name, error.c_str());
+	}
+	return mapped;
 }
 
 int python_handle(instance* inst, size_t count, channel** channels, channel_value* values) {

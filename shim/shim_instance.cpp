@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 #include "control.h"
 #include "events.h"
@@ -40,6 +41,10 @@ protocol::ShimHello ShimInstance::hello_message() const {
 }
 
 bool ShimInstance::connect(const BackendOptions& options, std::string& error) {
+	if (std::strlen(core_->name) > protocol::kMaxNameLength) {
+		error = "instance names are limited to " + std::to_string(protocol::kMaxNameLength) + " bytes";
+		return false;
+	}
 	options_ = options;
 	int fd;
 	if (!options.socket.empty()) {
@@ -87,6 +92,10 @@ bool ShimInstance::configure(const std::string& option, const std::string& value
 	}
 	// Channels that output() created at import time exist from now on, as in the core.
 	for (const auto& output : result.outputs) {
+		if (by_name_.find(output.first) == by_name_.end() && channels_.size() >= protocol::kMaxChannels) {
+			error = "the module created more than " + std::to_string(protocol::kMaxChannels) + " channels";
+			return false;
+		}
 		ChannelState& channel = channels_[add_channel(output.first)];
 		channel.output = output.second;
 		channel.has_output = true;
@@ -113,7 +122,17 @@ uint32_t ShimInstance::add_channel(const std::string& spec) {
 	return id;
 }
 
-channel* ShimInstance::map_channel(const std::string& spec) {
+channel* ShimInstance::map_channel(const std::string& spec, std::string& error) {
+	if (spec.size() > protocol::kMaxNameLength) {
+		error = "channel names are limited to " + std::to_string(protocol::kMaxNameLength) + " bytes; '" +
+		        spec.substr(0, 40) + "...' is " + std::to_string(spec.size());
+		return nullptr;
+	}
+	if (by_name_.find(spec) == by_name_.end() && channels_.size() >= protocol::kMaxChannels) {
+		error = "an instance has at most " + std::to_string(protocol::kMaxChannels) + " channels; '" + spec +
+		        "' would be one more (split the channels over several instances)";
+		return nullptr;
+	}
 	return channels_[add_channel(spec)].core;
 }
 

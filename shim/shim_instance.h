@@ -36,8 +36,9 @@ public:
 	// conf_instance(): the host applies the option (imports modules right now).
 	bool configure(const std::string& option, const std::string& value, std::string& error);
 
-	// channel(): the core's channel for `spec`, registered once per name.
-	channel* map_channel(const std::string& spec);
+	// channel(): the core's channel for `spec`, registered once per name; nullptr and
+	// `error` when the name is too long or the instance has too many channels.
+	channel* map_channel(const std::string& spec, std::string& error);
 
 	// start(): hand over the channel table, wait until handlers are resolved.
 	bool start(std::string& error);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -56,6 +58,18 @@ inline long core_rss_kb(CoreProcess& core) {
 	INFO(core.transcript());
 	REQUIRE(line);
 	return std::atol(line->c_str() + std::strlen("stats rss_kb="));
+}
+
+// A plain client connection to a Unix socket (a listener), for tests that speak raw bytes.
+inline int connect_unix(const std::string& path) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(fd >= 0);
+	sockaddr_un address{};
+	address.sun_family = AF_UNIX;
+	REQUIRE(path.size() < sizeof(address.sun_path));
+	std::strcpy(address.sun_path, path.c_str());
+	REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+	return fd;
 }
 
 // Asserts a log line containing `text` arrives, showing the transcript if it does not.

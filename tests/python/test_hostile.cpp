@@ -145,18 +145,6 @@ pid_t pid_from_log(ChildProcess& process, const std::string& pattern) {
 	return static_cast<pid_t>(std::stol(found[1].str()));
 }
 
-// A client of the listener that speaks raw bytes.
-int connect_raw(const std::string& path) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(fd >= 0);
-	sockaddr_un address{};
-	address.sun_family = AF_UNIX;
-	REQUIRE(path.size() < sizeof(address.sun_path));
-	std::strcpy(address.sun_path, path.c_str());
-	REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-	return fd;
-}
-
 // Everything the peer sends until it closes the connection; false if it is still open
 // after `timeout`. A reset counts as closed.
 bool read_until_closed(int fd, std::vector<uint8_t>& received, Duration timeout) {
@@ -305,7 +293,7 @@ TEST_CASE("a client that sends garbage to the listener is cut off with the reaso
 
 	for (const Garbage& garbage : listener_garbage()) {
 		INFO("the client sends " << garbage.what);
-		int fd = connect_raw(socket_path);
+		int fd = connect_unix(socket_path);
 		REQUIRE(send(fd, garbage.bytes.data(), garbage.bytes.size(), MSG_NOSIGNAL) ==
 		        static_cast<ssize_t>(garbage.bytes.size()));
 		std::vector<uint8_t> received;
