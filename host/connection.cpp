@@ -1,6 +1,7 @@
 #include "connection.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -127,6 +128,27 @@ void Connection::flush_pending() {
 		}
 	}
 	settle();
+}
+
+bool Connection::wait_until_queued_below(size_t bytes) {
+	for (;;) {
+		int fd;
+		{
+			std::lock_guard lock(mutex_);
+			if (fd_ < 0 || closing_ || !broken_.empty()) {
+				return true;
+			}
+			write_locked();
+			if (outbox_.size() - sent_ <= bytes || !broken_.empty()) {
+				return true;
+			}
+			fd = fd_;
+		}
+		pollfd writable{fd, POLLOUT, 0};
+		if (poll(&writable, 1, 100) < 0 && errno == EINTR) {
+			return false;
+		}
+	}
 }
 
 // Writes what the socket takes of `data` and returns how much that was. Caller holds the

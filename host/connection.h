@@ -43,6 +43,12 @@ public:
 	// calls it while the loop thread may be stuck in Python.
 	void flush_pending();
 
+	// Loop thread, inside a Python call: waits until at most `bytes` wait in the outbox, so
+	// that a handler producing output in a long loop is slowed to the shim's pace instead
+	// of queueing without end. False if a signal interrupted the wait (the caller lets
+	// Python act on it: handler-timeout); true once below, or when the connection is over.
+	bool wait_until_queued_below(size_t bytes);
+
 	// Sends an Error frame with `reason`, then closes. Loop thread.
 	void fail(const std::string& reason);
 

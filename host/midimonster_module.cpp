@@ -6,6 +6,7 @@
 #include <string>
 
 #include "control.h"
+#include "events.h"
 #include "instance_state.h"
 #include "scheduler.h"
 #include "watchdog.h"
@@ -61,6 +62,11 @@ PyObject* mm_output(PyObject*, PyObject* args) {
 	if (auto id = s.find(name)) {
 		s.at(*id).output = value;
 		s.pending_outputs.push_back({*id, value});
+		// A handler that outputs in a long loop streams them instead of hoarding memory.
+		if (s.pending_outputs.size() >= protocol::kMaxBatchEvents && module_hooks().flush_outputs &&
+		    !module_hooks().flush_outputs()) {
+			return nullptr;
+		}
 	}
 	Py_RETURN_NONE;
 }

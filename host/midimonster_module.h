@@ -21,6 +21,10 @@ struct ModuleHooks {
 	Watchdog* watchdog = nullptr;  // handler-timeout: who decides whether a call overran
 	std::function<void(int level, std::string_view text)> log;
 	std::function<uint64_t()> timestamp;
+	// Sends the outputs made so far and waits while the shim is behind; called when one
+	// handler has made a full batch of them. False with a Python exception set if a signal
+	// (handler-timeout) interrupted the wait.
+	std::function<bool()> flush_outputs;
 	PyObject* cleanup_handler = nullptr;  // owned reference or nullptr
 };
 

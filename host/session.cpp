@@ -13,6 +13,11 @@ namespace mmpy::host {
 
 using protocol::FrameType;
 
+namespace {
+// A handler that outputs in a long loop waits while this much is queued for the shim.
+constexpr size_t kOutputBacklogBytes = 4u << 20;
+}  // namespace
+
 Session::Session(uv_loop_t* loop)
     : loop_(loop),
       connection_(
@@ -30,6 +35,15 @@ Session::Session(uv_loop_t* loop)
 	hooks.watchdog = &watchdog_;
 	hooks.log = [this](int level, std::string_view text) { send_log(level, text); };
 	hooks.timestamp = [this] { return core_timestamp(); };
+	hooks.flush_outputs = [this] {
+		flush();
+		while (!connection_.wait_until_queued_below(kOutputBacklogBytes)) {
+			if (PyErr_CheckSignals() != 0) {
+				return false;
+			}
+		}
+		return true;
+	};
 }
 
 // The watchdog thread must be gone before the members it uses are.

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,58 @@ def handler(value):
 	auto status = core.process().wait_exit();
 	REQUIRE(status);
 	CHECK(*status != 0);
+}
+
+namespace {
+
+// A line of /proc/PID/status such as "VmHWM" (peak resident memory), in kB.
+long status_kb(pid_t pid, const std::string& field) {
+	std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+	for (std::string line; std::getline(status, line);) {
+		if (line.rfind(field + ":", 0) == 0) {
+			return std::atol(line.c_str() + field.size() + 1);
+		}
+	}
+	return -1;
+}
+
+}  // namespace
+
+TEST_CASE("a handler that outputs millions of values is slowed to the core's pace, not hoarded in memory",
+          "[python][limits]") {
+	CoreOptions options;
+	// AddressSanitizer keeps freed memory in quarantine, which would look like growth.
+	const char* asan = std::getenv("ASAN_OPTIONS");
+	options.env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+	CoreProcess core(R"([python py1]
+module = chatty
+handler-timeout = 0
+[test t]
+[test quiet]
+echo-stdout = no
+[map]
+t.in > py1.chatty.handler
+py1.sink > quiet.sink
+py1.out > t.out
+)",
+	                 {{"chatty.py", R"(import midimonster
+def handler(value):
+    for i in range(3000000):
+        midimonster.output("sink", (i % 100) / 100)
+    midimonster.output("out", value)
+)"}},
+	                 options);
+	REQUIRE(core.wait_started());
+	auto hosts = hosts_of(core);
+	REQUIRE(hosts.size() == 1);
+	long before = status_kb(hosts[0], "VmRSS");
+	core.inject("t.in", 0.5);
+	CHECK(next_value(core, "t.out", Duration(120000)) == Approx(0.5));
+	long peak = status_kb(hosts[0], "VmHWM");
+	INFO("host RSS before: " << before << " kB, peak: " << peak << " kB");
+	// 3 000 000 outputs are 48 MB on the wire; the host holds at most a few MB of them.
+	CHECK(peak - before < 24 * 1024);
+	CHECK(core.stop() == 0);
 }
 
 #if !defined(__SANITIZE_ADDRESS__)
