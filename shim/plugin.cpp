@@ -1,5 +1,8 @@
 // The backend callbacks MIDIMonster calls: thin adapters from the C ABI to ShimInstance.
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +25,18 @@ ShimInstance* of(instance* inst) {
 	return static_cast<ShimInstance*>(inst->impl);
 }
 
+// A relative path in the configuration means the configuration's folder, where the core is
+// while it reads it. Restarts during the show happen later, wherever the core is then.
+// A bare program name for `host` ("mm-pyhost") stays as it is: it is looked up in PATH.
+std::string absolute_in_config_folder(const std::string& path, bool bare_name_is_program) {
+	char folder[PATH_MAX];
+	bool bare = path.find('/') == std::string::npos;
+	if (path.empty() || path[0] == '/' || (bare && bare_name_is_program) || !getcwd(folder, sizeof(folder))) {
+		return path;
+	}
+	return std::string(folder) + "/" + path;
+}
+
 // [backend python]: how to reach the host. These must come before the first instance.
 int python_configure(char* option, char* value) {
 	std::string name = option;
@@ -37,7 +52,7 @@ int python_configure(char* option, char* value) {
 		SHIM_LOG("Backend option '%s' needs a path", option);
 		return 1;
 	}
-	(name == "host" ? options.host : options.socket) = value;
+	(name == "host" ? options.host : options.socket) = absolute_in_config_folder(value, name == "host");
 	return 0;
 }
 

@@ -315,3 +315,37 @@ TEST_CASE("shutdown is orderly while a new host is still starting", "[python][su
 	}
 	CHECK(core.transcript().find("did not finish its cleanup") == std::string::npos);
 }
+
+TEST_CASE("a relative socket path means the configuration's folder, also when the shim reconnects later",
+          "[python][supervision][attach]") {
+	TempDir show, elsewhere;
+	show.write("relay.py", "import midimonster\ndef handler(value):\n    midimonster.output(\"out\", value)\n");
+	std::string config = show.write("show.cfg", R"([backend python]
+socket = host.sock
+[python py1]
+module = relay
+[test t]
+[map]
+t.in > py1.relay.handler
+py1.out > t.out
+)");
+	auto listener = std::make_unique<ChildProcess>(std::vector<std::string>{host_path(), "--listen", show.file("host.sock")});
+	REQUIRE(listener->wait_stderr(contains("listening on")));
+	// The core runs from another folder; it is in the configuration's folder only while reading it.
+	SpawnOptions from_elsewhere;
+	from_elsewhere.cwd = elsewhere.path();
+	ChildProcess core({mmcore_path(), "-p", plugin_dir(), config}, from_elsewhere);
+	REQUIRE(core.wait_stdout(contains("started")));
+
+	listener->signal(SIGTERM);
+	REQUIRE(listener->wait_exit());
+	listener = std::make_unique<ChildProcess>(std::vector<std::string>{host_path(), "--listen", show.file("host.sock")});
+	REQUIRE(listener->wait_stderr(contains("listening on")));
+	auto back = core.wait_stderr(contains("py1: the host is back after"), Duration(30000));
+	INFO(core.transcript());
+	REQUIRE(back);
+	core.send_line("inject t.in 0.5");
+	CHECK(core.wait_stdout(contains("event t.out 0.500000")));
+	core.send_line("quit");
+	CHECK(core.wait_exit() == 0);
+}
