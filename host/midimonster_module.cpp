@@ -1,6 +1,9 @@
 #include "midimonster_module.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -30,14 +33,41 @@ InstanceState& state() {
 // output(name, value): clamped to 0..1. Before the show starts the channel is created and
 // its value becomes an initial event; afterwards a channel nobody mapped is dropped.
 PyObject* mm_output(PyObject*, PyObject* args) {
-	const char* name = nullptr;
-	double value = 0.0;
-	if (!PyArg_ParseTuple(args, "sd:output", &name, &value)) {
+	PyObject* name_object = nullptr;
+	PyObject* value_object = nullptr;
+	if (!PyArg_ParseTuple(args, "OO:output", &name_object, &value_object)) {
+		return nullptr;
+	}
+	if (!PyUnicode_Check(name_object)) {
+		PyErr_Format(PyExc_TypeError, "output(): the channel name must be a str, not %.100s",
+		             Py_TYPE(name_object)->tp_name);
+		return nullptr;
+	}
+	Py_ssize_t length = 0;
+	const char* name = PyUnicode_AsUTF8AndSize(name_object, &length);
+	if (!name) {
+		return nullptr;
+	}
+	if (std::strlen(name) != static_cast<size_t>(length)) {
+		PyErr_SetString(PyExc_ValueError, "output(): the channel name must not contain a NUL character");
+		return nullptr;
+	}
+	// Anything float() takes without parsing text: float, int, bool, numpy numbers.
+	double value = PyFloat_AsDouble(value_object);
+	if (value == -1.0 && PyErr_Occurred()) {
+		if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+			PyErr_Clear();
+			PyErr_Format(PyExc_TypeError, "output(): the value for channel '%s' must be a number, not %.100s", name,
+			             Py_TYPE(value_object)->tp_name);
+		} else if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+			PyErr_Clear();
+			PyErr_Format(PyExc_OverflowError, "output(): the value for channel '%s' is too large for a float", name);
+		}
 		return nullptr;
 	}
 	if (!std::isfinite(value)) {
 		PyErr_Format(PyExc_ValueError, "output(): the value for channel '%s' must be a finite number, not %R",
-		             name, PyTuple_GET_ITEM(args, 1));
+		             name, value_object);
 		return nullptr;
 	}
 	value = std::clamp(value, 0.0, 1.0);
@@ -110,8 +140,8 @@ PyObject* mm_timestamp(PyObject*, PyObject*) {
 // interval(fn, ms): ms rounded to the nearest 10 like the in-process backend; 0 cancels.
 PyObject* mm_interval(PyObject*, PyObject* args) {
 	PyObject* callable = nullptr;
-	long long period = 0;
-	if (!PyArg_ParseTuple(args, "OL:interval", &callable, &period)) {
+	PyObject* period_object = nullptr;
+	if (!PyArg_ParseTuple(args, "OO:interval", &callable, &period_object)) {
 		return nullptr;
 	}
 	if (!PyCallable_Check(callable)) {
@@ -119,12 +149,33 @@ PyObject* mm_interval(PyObject*, PyObject* args) {
 		             Py_TYPE(callable)->tp_name);
 		return nullptr;
 	}
-	if (period < 0) {
-		PyErr_Format(PyExc_ValueError, "interval(): the period must be 0 (cancel) or more milliseconds, not %lld",
-		             period);
+	// Whole milliseconds, as the in-process backend took them: an int, not a float.
+	if (!PyIndex_Check(period_object)) {
+		PyErr_Format(PyExc_TypeError, "interval(): the period must be a whole number of milliseconds (an int), not %.100s",
+		             Py_TYPE(period_object)->tp_name);
 		return nullptr;
 	}
-	uint64_t rounded = static_cast<uint64_t>((period + 5) / 10 * 10);
+	PyObject* period_int = PyNumber_Index(period_object);
+	if (!period_int) {
+		return nullptr;
+	}
+	int overflow = 0;
+	long long period = PyLong_AsLongLongAndOverflow(period_int, &overflow);
+	Py_DECREF(period_int);
+	if (period == -1 && PyErr_Occurred()) {
+		return nullptr;
+	}
+	if (overflow > 0) {
+		PyErr_Format(PyExc_OverflowError, "interval(): the period %R is too large (at most %lld milliseconds)",
+		             period_object, LLONG_MAX);
+		return nullptr;
+	}
+	if (overflow < 0 || period < 0) {
+		PyErr_Format(PyExc_ValueError, "interval(): the period must be 0 (cancel) or more milliseconds, not %R",
+		             period_object);
+		return nullptr;
+	}
+	uint64_t rounded = (static_cast<uint64_t>(period) + 5) / 10 * 10;
 	module_hooks().scheduler->set_interval(callable, rounded);
 	Py_RETURN_NONE;
 }
@@ -150,12 +201,32 @@ PyObject* mm_manage(PyObject*, PyObject* args) {
 		}
 		return nullptr;
 	}
-	long fd = PyLong_Check(fileno) ? PyLong_AsLong(fileno) : -1;
+	if (!PyLong_Check(fileno)) {
+		PyErr_Format(PyExc_TypeError, "manage(): fileno() of the %.100s returned %.100s, not an int",
+		             Py_TYPE(socket)->tp_name, Py_TYPE(fileno)->tp_name);
+		Py_DECREF(fileno);
+		return nullptr;
+	}
+	int overflow = 0;
+	long fd = PyLong_AsLongAndOverflow(fileno, &overflow);
 	Py_DECREF(fileno);
-	if (fd < 0) {
-		if (!PyErr_Occurred()) {
-			PyErr_SetString(PyExc_ValueError, "manage(): the socket is closed (fileno() is not a valid descriptor)");
-		}
+	if (fd == -1 && !overflow) {
+		PyErr_Format(PyExc_ValueError, "manage(): the %.100s is closed (its fileno() is -1)", Py_TYPE(socket)->tp_name);
+		return nullptr;
+	}
+	if (overflow || fd < 0 || fd > INT_MAX) {
+		PyErr_Format(PyExc_ValueError, "manage(): fileno() of the %.100s returned %ld, not a valid descriptor",
+		             Py_TYPE(socket)->tp_name, overflow ? -1L : fd);
+		return nullptr;
+	}
+	// epoll refuses files and folders: they are always "readable", so there is nothing to wait for.
+	struct stat info {};
+	if (handler != Py_None && fstat(static_cast<int>(fd), &info) == 0 &&
+	    (S_ISREG(info.st_mode) || S_ISDIR(info.st_mode))) {
+		PyErr_Format(PyExc_ValueError,
+		             "manage(): descriptor %ld (a %.100s) is a regular file or folder, which cannot be watched; "
+		             "pass a socket or a pipe",
+		             fd, Py_TYPE(socket)->tp_name);
 		return nullptr;
 	}
 	std::string error;

@@ -1,5 +1,11 @@
 #include "python_runtime.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <set>
+
 #include "midimonster_module.h"
 #include "watchdog.h"
 
@@ -67,26 +73,67 @@ PyObject* main_dict() {
 	return PyModule_GetDict(PyImport_AddModule("__main__"));
 }
 
+// Names of modules whose `module =` line failed, so that a handler naming them says why
+// it is missing. One interpreter, one instance per process.
+std::set<std::string>& failed_imports() {
+	static std::set<std::string> names;
+	return names;
+}
+
+// The name a `module = VALUE` line loads: a path's file name without `.py`, else the
+// first part of a dotted name (the part handler names start with).
+std::string module_name_of(const std::string& value, bool is_path) {
+	if (is_path) {
+		std::string file = value.substr(value.rfind('/') + 1);
+		return file.size() > 3 && file.compare(file.size() - 3, 3, ".py") == 0 ? file.substr(0, file.size() - 3) : file;
+	}
+	return value.substr(0, value.find('.'));
+}
+
+// Drops the leading traceback entries of the host's own loader ("<string>") and of
+// importlib ("<frozen ...>"), so a traceback starts at the user's file.
+PyObject* without_loader_frames(PyObject* trace) {
+	while (trace && PyTraceBack_Check(trace)) {
+		auto* entry = reinterpret_cast<PyTracebackObject*>(trace);
+		PyCodeObject* code = PyFrame_GetCode(entry->tb_frame);
+		const char* file = code ? PyUnicode_AsUTF8(code->co_filename) : nullptr;
+		Py_XDECREF(code);
+		if (!file || file[0] != '<') {
+			break;
+		}
+		PyObject* next = reinterpret_cast<PyObject*>(entry->tb_next);
+		Py_XINCREF(next);
+		Py_DECREF(trace);
+		trace = next;
+	}
+	return trace;
+}
+
 }  // namespace
 
 bool PythonRuntime::start(const std::string& directory, std::string& error) {
-	PyImport_AppendInittab("midimonster", init_midimonster_module);
+	// Always true in mm-pyhost (one session per process); see owns_interpreter_.
+	if (!Py_IsInitialized()) {
+		PyImport_AppendInittab("midimonster", init_midimonster_module);
 
-	PyConfig config;
-	PyConfig_InitPythonConfig(&config);
-	config.install_signal_handlers = 0;  // the host's loop owns the signals
-	config.parse_argv = 0;
-	config.buffered_stdio = 0;
-	PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, "mm-pyhost");
-	if (!PyStatus_Exception(status)) {
-		status = Py_InitializeFromConfig(&config);
-	}
-	PyConfig_Clear(&config);
-	if (PyStatus_Exception(status)) {
-		error = std::string("Python failed to start: ") + (status.err_msg ? status.err_msg : "unknown error");
-		return false;
+		PyConfig config;
+		PyConfig_InitPythonConfig(&config);
+		config.install_signal_handlers = 0;  // the host's loop owns the signals
+		config.parse_argv = 0;
+		config.buffered_stdio = 0;
+		PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, "mm-pyhost");
+		if (!PyStatus_Exception(status)) {
+			status = Py_InitializeFromConfig(&config);
+		}
+		PyConfig_Clear(&config);
+		if (PyStatus_Exception(status)) {
+			error = std::string("Python failed to start: ") + (status.err_msg ? status.err_msg : "unknown error");
+			return false;
+		}
+		owns_interpreter_ = true;
 	}
 	running_ = true;
+	failed_imports().clear();
 
 	PyObject* path = PySys_GetObject("path");  // borrowed
 	PyObject* folder = PyUnicode_DecodeFSDefault(directory.c_str());
@@ -112,7 +159,10 @@ void PythonRuntime::stop() {
 		return;
 	}
 	flush_streams();
-	Py_FinalizeEx();
+	if (owns_interpreter_) {
+		Py_FinalizeEx();
+		owns_interpreter_ = false;
+	}
 	running_ = false;
 }
 
@@ -120,6 +170,14 @@ bool PythonRuntime::import_module(const std::string& value, std::string& error) 
 	bool is_path = value.find('/') != std::string::npos ||
 	               (value.size() > 3 && value.compare(value.size() - 3, 3, ".py") == 0);
 	PyObject* module = nullptr;
+	struct stat info {};
+	if (is_path && stat(value.c_str(), &info) != 0) {
+		char directory[PATH_MAX];
+		error = "failed to import module '" + value + "': there is no file " + value +
+		        (value[0] != '/' && getcwd(directory, sizeof(directory)) ? std::string(" in ") + directory : std::string());
+		failed_imports().insert(module_name_of(value, is_path));
+		return false;
+	}
 	if (is_path) {
 		PyObject* loader = PyDict_GetItemString(main_dict(), "_mmpy_load_path");  // borrowed
 		PyObject* arg = PyUnicode_DecodeFSDefault(value.c_str());
@@ -143,8 +201,15 @@ bool PythonRuntime::import_module(const std::string& value, std::string& error) 
 	error = "failed to import module '" + value + "': " + name + (message && *message ? std::string(": ") + message : "");
 	Py_XDECREF(text);
 	PyErr_Clear();
+	if (is_path) {
+		trace = without_loader_frames(trace);
+		if (exc) {
+			PyException_SetTraceback(exc, trace ? trace : Py_None);
+		}
+	}
 	PyErr_Restore(type, exc, trace);
 	report_exception("");
+	failed_imports().insert(module_name_of(value, is_path));
 	return false;
 }
 
@@ -158,8 +223,10 @@ PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) 
 	PyObject* modules = PyImport_GetModuleDict();  // borrowed
 	PyObject* object = PyDict_GetItemString(modules, module_name.c_str());  // borrowed
 	if (!object) {
-		error = "module '" + module_name + "' is not loaded (is there a 'module = " + module_name +
-		        "' line in the instance's section?)";
+		error = failed_imports().count(module_name)
+		            ? "module '" + module_name + "' failed to import (the error is logged above)"
+		            : "module '" + module_name + "' is not loaded (is there a 'module = " + module_name +
+		                  "' line in the instance's section?)";
 		return nullptr;
 	}
 	Py_INCREF(object);
@@ -181,7 +248,7 @@ PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) 
 		begin = end + 1;
 	}
 	if (!PyCallable_Check(object)) {
-		error = "'" + dotted + "' is not a function (it is a " + Py_TYPE(object)->tp_name + ")";
+		error = "'" + dotted + "' is not callable (it is of type " + Py_TYPE(object)->tp_name + ")";
 		Py_DECREF(object);
 		return nullptr;
 	}

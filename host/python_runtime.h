@@ -13,7 +13,8 @@ class Watchdog;
 
 class PythonRuntime {
 public:
-	// Starts the main interpreter (C extensions such as numpy need the main one).
+	// Starts the main interpreter (C extensions such as numpy need the main one), then
+	// prepares it for this session. An interpreter that already runs is only prepared.
 	bool start(const std::string& directory, std::string& error);
 	void stop();
 	bool running() const { return running_; }
@@ -45,6 +46,11 @@ private:
 	void report_exception(const std::string& context);
 
 	bool running_ = false;
+	// This runtime started the interpreter, so stop() finalizes it. False only when the
+	// interpreter already ran before start(): the fuzz harness (tests/fuzz/fuzz_host_session.cpp)
+	// starts it once and serves thousands of sessions with it, since CPython cannot be
+	// finalized and started again reliably. A host process never starts it beforehand.
+	bool owns_interpreter_ = false;
 	Watchdog* watchdog_ = nullptr;
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <charconv>
 
 #include "control.h"
@@ -146,6 +147,10 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 		}
 	} else if (configure.option == "default-handler") {
 		state_.default_handler = configure.value;
+		if (configure.value.empty()) {
+			// As in the in-process backend this is not fatal; but say it, since it looks like a slip.
+			send_log(0, "option 'default-handler' is empty: channels without a module name get no handler");
+		}
 	} else if (configure.option == "handler-timeout") {
 		if (!set_handler_timeout(configure.value, error)) {
 			result.ok = false;
@@ -155,6 +160,16 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 		result.ok = false;
 		result.error = "unknown instance option '" + configure.option +
 		               "' (known: module, default-handler, handler-timeout)";
+		// Option names are matched exactly, as MIDIMonster's own backends do.
+		std::string folded = configure.option;
+		for (char& c : folded) {
+			c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+		}
+		for (const char* known : {"module", "default-handler", "handler-timeout"}) {
+			if (folded == known) {
+				result.error += "; option names are exact (lower case, with '-'): did you mean '" + std::string(known) + "'?";
+			}
+		}
 	}
 	for (const Channel& channel : state_.channels()) {
 		if (channel.output_before_start) {
@@ -323,6 +338,11 @@ void Session::run_cleanup_handler() {
 		python_.flush_streams();
 	}
 	Py_XDECREF(handler);
+	// What the cleanup handler itself registered (interval(), manage(), another cleanup
+	// handler) never runs; dropped now, while Python lives. A timer left in the scheduler
+	// was closed twice at exit, and libuv aborted the host (found by fuzz_host_session).
+	scheduler_.clear();
+	Py_CLEAR(module_hooks().cleanup_handler);
 	state_.pending_outputs.clear();
 }
 
@@ -386,14 +406,16 @@ void Session::flush() {
 	}
 }
 
+// The clock arithmetic wraps in unsigned integers: the shim's timestamps are any 64-bit
+// value, and signed overflow would be undefined (found by fuzz_host_session).
 uint64_t Session::core_timestamp() const {
-	int64_t now = static_cast<int64_t>(uv_hrtime()) + core_clock_offset_ns_.load(std::memory_order_relaxed);
+	auto now = static_cast<int64_t>(uv_hrtime() +
+	                                static_cast<uint64_t>(core_clock_offset_ns_.load(std::memory_order_relaxed)));
 	return now > 0 ? static_cast<uint64_t>(now) / 1000000 : 0;
 }
 
 void Session::set_core_timestamp(uint64_t timestamp) {
-	core_clock_offset_ns_.store(static_cast<int64_t>(timestamp * 1000000) - static_cast<int64_t>(uv_hrtime()),
-	                            std::memory_order_relaxed);
+	core_clock_offset_ns_.store(static_cast<int64_t>(timestamp * 1000000 - uv_hrtime()), std::memory_order_relaxed);
 }
 
 }  // namespace mmpy::host

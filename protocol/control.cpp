@@ -1,5 +1,9 @@
 #include "control.h"
 
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 namespace mmpy::protocol {
@@ -36,8 +40,79 @@ bool parse_object(std::span<const uint8_t> payload, std::string& error, Read rea
 	} catch (const std::length_error& e) {
 		error = e.what();
 		return false;
+	} catch (const std::out_of_range& e) {
+		error = std::string("malformed control message: ") + e.what();
+		return false;
 	}
 	return true;
+}
+
+// An integer field: a JSON integer within the type's range, nothing else. nlohmann's
+// get<uint32_t>() would also take 1.5 (as 1) and 1e300, whose conversion is undefined
+// behaviour (found by fuzz_control); a too large integer arrives as a float too.
+template <typename Int>
+bool whole_number(const json& value, Int& out) {
+	if (value.is_number_unsigned()) {
+		auto v = value.get<uint64_t>();
+		out = static_cast<Int>(v);
+		return std::in_range<Int>(v);
+	}
+	if (value.is_number_integer()) {
+		auto v = value.get<int64_t>();
+		out = static_cast<Int>(v);
+		return std::in_range<Int>(v);
+	}
+	return false;
+}
+
+template <typename Int>
+[[noreturn]] void not_whole(const std::string& what) {
+	throw std::out_of_range(what + " must be a whole number from " + std::to_string(std::numeric_limits<Int>::min()) +
+	                        " to " + std::to_string(std::numeric_limits<Int>::max()));
+}
+
+template <typename Int>
+Int whole_field(const json& body, const char* key) {
+	Int value;
+	if (!whole_number(body.at(key), value)) {
+		not_whole<Int>(std::string("field '") + key + "'");
+	}
+	return value;
+}
+
+// A list of [a, b] pairs, each read by `first` and `second`, e.g. [[0, "mod.fn"], [1, "x"]].
+template <typename A, typename B, typename ReadA, typename ReadB>
+std::vector<std::pair<A, B>> pairs(const json& body, const char* key, ReadA first, ReadB second) {
+	const json& list = body.at(key);
+	if (!list.is_array()) {
+		throw std::out_of_range(std::string("field '") + key + "' must be a list");
+	}
+	std::vector<std::pair<A, B>> result;
+	result.reserve(list.size());
+	for (const json& item : list) {
+		if (!item.is_array() || item.size() != 2) {
+			throw std::out_of_range(std::string("field '") + key + "' must hold pairs [a, b]");
+		}
+		result.emplace_back(first(item[0]), second(item[1]));
+	}
+	return result;
+}
+
+uint32_t channel_id(const json& value) {
+	uint32_t id;
+	if (!whole_number(value, id)) {
+		not_whole<uint32_t>("a channel id");
+	}
+	return id;
+}
+
+// JSON numbers are always finite (nlohmann refuses 1e400); integers are taken as well.
+double number(const json& value) {
+	return value.get<double>();
+}
+
+std::string text(const json& value) {
+	return value.get<std::string>();
 }
 
 std::string name_field(const json& body, const char* key) {
@@ -99,17 +174,17 @@ bool encode_empty(std::vector<uint8_t>& out, FrameType type) {
 
 bool parse(std::span<const uint8_t> payload, ShimHello& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
-		m.version = b.at("version").get<uint32_t>();
+		m.version = whole_field<uint32_t>(b, "version");
 		m.instance = name_field(b, "instance");
 		m.directory = b.at("directory").get<std::string>();
-		m.timestamp = b.at("timestamp").get<uint64_t>();
+		m.timestamp = whole_field<uint64_t>(b, "timestamp");
 	});
 }
 
 bool parse(std::span<const uint8_t> payload, HostHello& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
-		m.version = b.at("version").get<uint32_t>();
-		m.pid = b.at("pid").get<int64_t>();
+		m.version = whole_field<uint32_t>(b, "version");
+		m.pid = whole_field<int64_t>(b, "pid");
 		m.python = b.at("python").get<std::string>();
 	});
 }
@@ -125,7 +200,7 @@ bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& er
 	return parse_object(payload, error, [&](const json& b) {
 		m.ok = b.at("ok").get<bool>();
 		m.error = b.at("error").get<std::string>();
-		m.outputs = b.at("outputs").get<std::vector<std::pair<std::string, double>>>();
+		m.outputs = pairs<std::string, double>(b, "outputs", text, number);
 		if (m.outputs.size() > kMaxChannels) {
 			throw std::length_error("more than " + std::to_string(kMaxChannels) + " outputs");
 		}
@@ -139,8 +214,8 @@ bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& er
 
 bool parse(std::span<const uint8_t> payload, Start& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
-		m.timestamp = b.at("timestamp").get<uint64_t>();
-		m.channels = b.at("channels").get<std::vector<std::pair<uint32_t, std::string>>>();
+		m.timestamp = whole_field<uint64_t>(b, "timestamp");
+		m.channels = pairs<uint32_t, std::string>(b, "channels", channel_id, text);
 		if (m.channels.size() > kMaxChannels) {
 			throw std::length_error("more than " + std::to_string(kMaxChannels) + " channels");
 		}
@@ -149,8 +224,8 @@ bool parse(std::span<const uint8_t> payload, Start& m, std::string& error) {
 				throw std::length_error("channel name longer than " + std::to_string(kMaxNameLength) + " bytes");
 			}
 		}
-		m.inputs = b.at("inputs").get<std::vector<std::pair<uint32_t, double>>>();
-		m.outputs = b.at("outputs").get<std::vector<std::pair<uint32_t, double>>>();
+		m.inputs = pairs<uint32_t, double>(b, "inputs", channel_id, number);
+		m.outputs = pairs<uint32_t, double>(b, "outputs", channel_id, number);
 		m.restart = b.at("restart").get<bool>();
 	});
 }
@@ -164,15 +239,15 @@ bool parse(std::span<const uint8_t> payload, Started& m, std::string& error) {
 
 bool parse(std::span<const uint8_t> payload, Log& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
-		m.level = b.at("level").get<int>();
+		m.level = whole_field<int>(b, "level");
 		m.text = b.at("text").get<std::string>();
 	});
 }
 
 bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
-		m.timestamp = b.at("timestamp").get<uint64_t>();
-		m.handled = b.value("handled", uint64_t{0});
+		m.timestamp = whole_field<uint64_t>(b, "timestamp");
+		m.handled = b.contains("handled") ? whole_field<uint64_t>(b, "handled") : 0;
 	});
 }
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,11 +60,33 @@ std::string locate_host(const std::string& configured) {
 	return "mm-pyhost";
 }
 
+namespace {
+
+// Why `exe` (a path) cannot be started, or "" if it looks like a program we may run.
+std::string unusable_host(const std::string& exe) {
+	const std::string& shown = exe;  // absolute: plugin.cpp resolved it in the config's folder
+	struct stat info {};
+	if (stat(exe.c_str(), &info) != 0) {
+		return "the host executable " + shown + " " +
+		       (errno == ENOENT ? std::string("does not exist") : std::string("cannot be reached: ") + std::strerror(errno));
+	}
+	if (S_ISDIR(info.st_mode)) {
+		return "the host executable " + shown + " is a folder, not the mm-pyhost program";
+	}
+	if (!executable(exe)) {
+		return "the host executable " + shown + " is not executable (no execute permission: chmod +x it)";
+	}
+	return "";
+}
+
+}  // namespace
+
 int spawn_host(const std::string& exe, pid_t& pid, std::string& error) {
-	if (exe.find('/') != std::string::npos && !executable(exe)) {
-		error = "the host executable " + exe + " " +
-		        (access(exe.c_str(), F_OK) == 0 ? "is not executable" : "does not exist");
-		return -1;
+	if (exe.find('/') != std::string::npos) {
+		error = unusable_host(exe);
+		if (!error.empty()) {
+			return -1;
+		}
 	}
 	int pair[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -99,7 +122,9 @@ int spawn_host(const std::string& exe, pid_t& pid, std::string& error) {
 	close(child_end);
 	if (rc != 0) {
 		close(pair[0]);
-		error = "cannot start the host " + exe + ": " + std::strerror(rc);
+		error = rc == ENOENT && exe.find('/') == std::string::npos
+		            ? "cannot start the host: there is no program " + exe + " in PATH"
+		            : "cannot start the host " + exe + ": " + std::strerror(rc);
 		return -1;
 	}
 	return pair[0];
@@ -108,7 +133,8 @@ int spawn_host(const std::string& exe, pid_t& pid, std::string& error) {
 int connect_host(const std::string& path, std::string& error) {
 	sockaddr_un address{};
 	if (path.size() >= sizeof(address.sun_path)) {
-		error = "the socket path " + path + " is longer than " + std::to_string(sizeof(address.sun_path) - 1) + " bytes";
+		error = "the socket path " + path + " is " + std::to_string(path.size()) + " bytes long, Unix sockets allow " +
+		        std::to_string(sizeof(address.sun_path) - 1) + " (choose a shorter 'socket =' path in [backend python])";
 		return -1;
 	}
 	address.sun_family = AF_UNIX;
@@ -119,9 +145,24 @@ int connect_host(const std::string& path, std::string& error) {
 		return -1;
 	}
 	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-		error = "cannot reach mm-pyhost at " + path + ": " + std::strerror(errno) +
-		        " (is 'mm-pyhost --listen " + path + "' running?)";
+		int failure = errno;
 		close(fd);
+		error = "cannot reach mm-pyhost at " + path + ": ";
+		struct stat info {};
+		if (failure == ECONNREFUSED && stat(path.c_str(), &info) == 0 && !S_ISSOCK(info.st_mode)) {
+			// connect() says "refused" for any file that is not a socket.
+			error += std::string("it is ") + (S_ISDIR(info.st_mode) ? "a folder" : "a file") +
+			         ", not a socket (check 'socket =' in [backend python])";
+			return -1;
+		}
+		error += std::strerror(failure);
+		if (failure == EACCES) {
+			error += " (run MIDIMonster as the user who runs 'mm-pyhost --listen " + path + "')";
+		} else if (failure == ECONNREFUSED) {
+			error += ": nothing listens there (is 'mm-pyhost --listen " + path + "' running?)";
+		} else {
+			error += " (is 'mm-pyhost --listen " + path + "' running?)";
+		}
 		return -1;
 	}
 	return fd;

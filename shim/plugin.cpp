@@ -34,7 +34,7 @@ std::string absolute_in_config_folder(const std::string& path, bool bare_name_is
 	if (path.empty() || path[0] == '/' || (bare && bare_name_is_program) || !getcwd(folder, sizeof(folder))) {
 		return path;
 	}
-	return std::string(folder) + "/" + path;
+	return std::string(folder) + "/" + (path.rfind("./", 0) == 0 ? path.substr(2) : path);
 }
 
 // [backend python]: how to reach the host. These must come before the first instance.

@@ -65,6 +65,10 @@ public:
 	const char* name() const { return core_->name; }
 
 private:
+	// Test seam for tests/fuzz/fuzz_shim_decoder.cpp only: puts an instance into a show
+	// state (channels, a socket, Up or Replaying) without a host process.
+	friend struct ShimInstanceFuzzAccess;
+
 	// Module imports run while the core waits; numpy alone takes a while on a slow disk.
 	static constexpr int kConfigureTimeoutMs = 60000;
 	static constexpr int kHelloTimeoutMs = 10000;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: a normal build and an ASan+UBSan build, each through CTest.
+# The whole test suite: a normal build and an ASan+UBSan build, each through CTest, then
+# the libFuzzer targets' smoke runs (build-fuzz, clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +18,8 @@ echo "== tests under sanitizers"
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-sanitize && ctest --output-on-failure --timeout 600 -j2)
+
+echo "== build (libFuzzer targets, clang)"
+tools/build.sh fuzz build-fuzz
+echo "== fuzz smoke runs (regressions, seeds, then a short run of each target; docs/fuzzing.md)"
+(cd build-fuzz && ctest --output-on-failure --timeout 300 -j2)

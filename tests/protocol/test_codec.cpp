@@ -232,3 +232,52 @@ TEST_CASE("feeding the decoder nothing leaves it waiting for more", "[protocol]"
 	Frame frame;
 	CHECK(decoder.next(frame) == FrameDecoder::Status::NeedMore);
 }
+
+// Found by fuzz_control (tests/fuzz/regressions/fuzz_control): nlohmann's get<uint64_t>() of
+// a float is a cast that is undefined behaviour out of range, and JSON integers beyond 2^64
+// arrive as floats. Integer fields take JSON integers within their type's range only.
+TEST_CASE("integer fields refuse fractions, floats and values out of range", "[protocol]") {
+	std::string error;
+	auto bytes = [](const std::string& text) { return std::vector<uint8_t>(text.begin(), text.end()); };
+
+	Heartbeat beat;
+	CHECK_FALSE(parse(bytes(R"({"timestamp": 123456799999999999999999999999, "handled": 42})"), beat, error));
+	CHECK_THAT(error, Catch::Contains("field 'timestamp' must be a whole number"));
+	CHECK_FALSE(parse(bytes(R"({"timestamp": 1.5})"), beat, error));
+	CHECK_FALSE(parse(bytes(R"({"timestamp": -1})"), beat, error));
+	CHECK_FALSE(parse(bytes(R"({"timestamp": 1, "handled": 1e300})"), beat, error));
+	CHECK_THAT(error, Catch::Contains("field 'handled'"));
+	REQUIRE(parse(bytes(R"({"timestamp": 18446744073709551615})"), beat, error));
+	CHECK(beat.timestamp == UINT64_MAX);
+	CHECK(beat.handled == 0);
+
+	Log line;
+	CHECK_FALSE(parse(bytes(R"({"level": 1e10, "text": ""})"), line, error));
+	CHECK_FALSE(parse(bytes(R"({"level": 4294967296, "text": ""})"), line, error));
+	REQUIRE(parse(bytes(R"({"level": -2, "text": "x"})"), line, error));
+	CHECK(line.level == -2);
+
+	ShimHello hello;
+	CHECK_FALSE(parse(bytes(R"({"version": 4294967296, "instance": "a", "directory": "", "timestamp": 0})"), hello,
+	                  error));
+	CHECK_FALSE(parse(bytes(R"({"version": 1.0, "instance": "a", "directory": "", "timestamp": 0})"), hello, error));
+	HostHello host_hello;
+	CHECK_FALSE(parse(bytes(R"({"version": 1, "pid": 9223372036854775808, "python": ""})"), host_hello, error));
+	REQUIRE(parse(bytes(R"({"version": 1, "pid": -9223372036854775808, "python": ""})"), host_hello, error));
+	CHECK(host_hello.pid == INT64_MIN);
+
+	Start start;
+	auto start_with = [&](const std::string& channels, const std::string& inputs) {
+		return bytes(R"({"timestamp": 0, "channels": )" + channels + R"(, "inputs": )" + inputs +
+		             R"(, "outputs": [], "restart": false})");
+	};
+	CHECK_FALSE(parse(start_with(R"([[1.5, "a"]])", "[]"), start, error));
+	CHECK_THAT(error, Catch::Contains("a channel id must be a whole number"));
+	CHECK_FALSE(parse(start_with(R"([[-1, "a"]])", "[]"), start, error));
+	CHECK_FALSE(parse(start_with(R"([[0, "a", "extra"]])", "[]"), start, error));
+	CHECK_THAT(error, Catch::Contains("pairs"));
+	CHECK_FALSE(parse(start_with(R"({"0": "a"})", "[]"), start, error));
+	CHECK_FALSE(parse(start_with("[]", R"([[0, "0.5"]])"), start, error));
+	REQUIRE(parse(start_with(R"([[0, "a"], [1, "b"]])", "[[1, 1], [0, 0.25]]"), start, error));
+	CHECK(start.inputs == std::vector<std::pair<uint32_t, double>>{{1, 1.0}, {0, 0.25}});
+}
