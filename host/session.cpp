@@ -340,7 +340,7 @@ void Session::run_cleanup_handler() {
 	Py_XDECREF(handler);
 	// What the cleanup handler itself registered (interval(), manage(), another cleanup
 	// handler) never runs; dropped now, while Python lives. A timer left in the scheduler
-	// was closed twice at exit, and libuv aborted the host (found by fuzz_host_session).
+	// was closed twice at exit, and libuv aborted the host (found with fuzz_host_session).
 	scheduler_.clear();
 	Py_CLEAR(module_hooks().cleanup_handler);
 	state_.pending_outputs.clear();

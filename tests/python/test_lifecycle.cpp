@@ -82,6 +82,28 @@ TEST_CASE("core shutdown: cleanup handlers run, hosts exit, nothing is left runn
 	CHECK(gone_within(hosts[0], Duration(5000)));
 }
 
+// Found with fuzz_host_session: what the cleanup handler registered stayed in the host's
+// scheduler, libuv closed its timer twice at exit and the host died of SIGABRT after Bye.
+TEST_CASE("a cleanup handler that registers an interval still lets its host exit cleanly", "[python][shutdown]") {
+	const char* module = R"(
+import midimonster
+def handler(value):
+    midimonster.output("out", value)
+def tick():
+    pass
+def save():
+    midimonster.interval(tick, 100)
+    open("cleanup-ran.txt", "w").write("yes")
+midimonster.cleanup_handler(save)
+)";
+	CoreProcess core(kCleanupConfig, {{"tidy.py", module}});
+	REQUIRE(core.wait_started());
+	CHECK(core.stop() == 0);
+	CHECK(read_file(core.dir().file("cleanup-ran.txt")) == "yes");
+	INFO(core.transcript());
+	CHECK(core.transcript().find("py1: the host ") == std::string::npos);  // logged only for an unclean end
+}
+
 TEST_CASE("SIGTERM to the core shuts down in order, as quit does", "[python][shutdown]") {
 	CoreProcess core(kCleanupConfig, {{"tidy.py", kCleanupModule}});
 	REQUIRE(core.wait_started());
