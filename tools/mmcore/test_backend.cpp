@@ -21,18 +21,12 @@ struct TestInstance {
 	std::vector<std::string> names;
 	std::unordered_map<std::string, uint64_t> idents;
 	bool echo_stdout = true;
+	bool echo_inject = false;  // `injected` lines for the benchmark (tools/bench)
 };
 
 uint64_t handled = 0;
 uint64_t next_ident = 1;
 bool commands_deferred = false;
-
-// CLOCK_MONOTONIC in microseconds, for latency measurements by the harness.
-uint64_t monotonic_us() {
-	timespec now{};
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return static_cast<uint64_t>(now.tv_sec) * 1000000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
-}
 
 // No global options.
 int test_conf(char* option, char*) {
@@ -47,20 +41,21 @@ int test_create(instance* inst) {
 	return 0;
 }
 
-// Only `echo-stdout = yes|no` is known; anything else fails configuration.
+// `echo-stdout = yes|no` and `echo-inject = yes|no`; anything else fails configuration.
 int test_conf_instance(instance* inst, char* option, char* value) {
 	auto* data = static_cast<TestInstance*>(inst->impl);
 	std::string opt = option, val = value;
-	if (opt == "echo-stdout") {
+	if (opt == "echo-stdout" || opt == "echo-inject") {
+		bool& flag = opt == "echo-stdout" ? data->echo_stdout : data->echo_inject;
 		if (val == "yes" || val == "on" || val == "true" || val == "1") {
-			data->echo_stdout = true;
+			flag = true;
 			return 0;
 		}
 		if (val == "no" || val == "off" || val == "false" || val == "0") {
-			data->echo_stdout = false;
+			flag = false;
 			return 0;
 		}
-		mmcore::logf(backend_name, "Invalid value %s for echo-stdout of %s", value, inst->name);
+		mmcore::logf(backend_name, "Invalid value %s for %s of %s", value, option, inst->name);
 		return 1;
 	}
 	mmcore::logf(backend_name, "Unknown instance option %s for %s", option, inst->name);
@@ -92,13 +87,14 @@ int test_handle(instance* inst, size_t n, channel** c, channel_value* v) {
 		}
 		const std::string& name = c[u]->ident < data->names.size() ? data->names[c[u]->ident] : "?";
 		mmcore::outf("event %s.%s %.6f %llu", inst->name, name.c_str(), v[u].normalised,
-		             static_cast<unsigned long long>(monotonic_us()));
+		             static_cast<unsigned long long>(mmcore::testbackend::monotonic_us()));
 	}
 	return 0;
 }
 
 // Reads stdin when readable and runs complete command lines.
 int test_process(size_t nfds, managed_fd* fds) {
+	mmcore::testbackend::commands_flush_injected();
 	for (size_t u = 0; u < nfds; u++) {
 		if (fds[u].fd != STDIN_FILENO) {
 			continue;
@@ -122,13 +118,15 @@ int test_start(size_t, instance**) {
 	return 0;
 }
 
-// Asks for a quick next iteration while commands wait behind a `sync`/`stats`.
+// Asks for a quick next iteration while commands wait behind a `sync`/`stats`, or
+// `injected` lines wait to be printed.
 uint32_t test_interval() {
-	return commands_deferred ? 1 : 0;
+	return commands_deferred || mmcore::testbackend::commands_injected_pending() ? 1 : 0;
 }
 
-// Frees the name tables.
+// Prints what waits, frees the name tables.
 int test_shutdown(size_t n, instance** inst) {
+	mmcore::testbackend::commands_flush_injected();
 	for (size_t u = 0; u < n; u++) {
 		delete static_cast<TestInstance*>(inst[u]->impl);
 		inst[u]->impl = nullptr;
@@ -193,6 +191,18 @@ channel* find_channel(const std::string& spec, std::string& why) {
 		why = "channel " + spec + " is not named by any mapping";
 	}
 	return c;
+}
+
+// CLOCK_MONOTONIC in microseconds, for latency measurements by the harness.
+uint64_t monotonic_us() {
+	timespec now{};
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000000 + static_cast<uint64_t>(now.tv_nsec) / 1000;
+}
+
+// `echo-inject` of the channel's test instance.
+bool echo_inject(const channel* c) {
+	return c->instance && c->instance->impl && static_cast<const TestInstance*>(c->instance->impl)->echo_inject;
 }
 
 // For `stats`.

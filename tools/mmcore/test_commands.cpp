@@ -17,6 +17,14 @@ namespace {
 
 std::string buffer;
 
+// `injected` lines (echo-inject), printed at the start of the next iteration.
+struct Injected {
+	std::string spec;
+	double value;
+	uint64_t t_us;
+};
+std::vector<Injected> injected;
+
 // Parses a whole-token floating point value.
 bool parse_double(const std::string& text, double& out) {
 	char* end = nullptr;
@@ -53,8 +61,13 @@ bool cmd_inject(const std::vector<std::string>& args) {
 		}
 		events.emplace_back(c, value);
 	}
-	for (auto& [c, value] : events) {
+	for (size_t u = 0; u < events.size(); u++) {
+		auto [c, value] = events[u];
 		push(c, value);
+		if (mmcore::testbackend::echo_inject(c)) {
+			uint64_t now = mmcore::testbackend::monotonic_us();
+			injected.push_back({args[1 + 2 * u], value, now});
+		}
 	}
 	return true;
 }
@@ -142,6 +155,18 @@ void commands_eof() {
 	if (!buffer.empty() && buffer.back() != '\n') {
 		buffer.push_back('\n');
 	}
+}
+
+// Prints (and forgets) the stamps of earlier injects.
+void commands_flush_injected() {
+	for (const Injected& i : injected) {
+		mmcore::outf("injected %s %.6f %llu", i.spec.c_str(), i.value, static_cast<unsigned long long>(i.t_us));
+	}
+	injected.clear();
+}
+
+bool commands_injected_pending() {
+	return !injected.empty();
 }
 
 // Line loop with the sync/stats deferral described in the header.

@@ -8,6 +8,12 @@
 //   stats                                          print "stats rss_kb=N events=M"
 //   quit                                           orderly shutdown, like SIGINT
 // Bad input prints "error <reason>" on stdout and is otherwise ignored.
+//
+// On a test instance with `echo-inject = yes`, every event `inject` pushes on its channels
+// is also reported as "injected INST.CHAN VALUE T_US" (T_US: CLOCK_MONOTONIC in µs, taken
+// right after the push, like the T_US of "event" lines). The line is printed at the start
+// of the next iteration, so that printing it does not delay this iteration's routing
+// (the benchmark, tools/bench, measures the round trip between the two stamps).
 #pragma once
 
 #include <cstddef>
@@ -23,5 +29,11 @@ void commands_eof();
 // Runs buffered complete lines. A `sync`/`stats` after events were pushed in this call is
 // deferred to the next iteration (so the events are routed first); returns true if deferred.
 bool commands_run();
+
+// Prints the `injected` lines of earlier iterations.
+void commands_flush_injected();
+
+// True while `injected` lines wait to be printed.
+bool commands_injected_pending();
 
 }  // namespace mmcore::testbackend

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""CTest bench-smoke: `mmpy-bench --smoke` runs, prints its table and writes JSON with every
+figure present. It checks that the benchmark works, never its timings."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+bench, build = sys.argv[1], sys.argv[2]
+NUMBER = (int, float)
+# Figures every backend reports; host_* and the host's RSS exist only out of process.
+FIGURES = {
+    "latency_us": ["samples", "p50", "p99", "p999", "min", "max"],
+    "latency_back_to_back_us": ["samples", "p50", "p99", "p999", "min", "max"],
+    "throughput": ["events", "seconds", "events_per_s", "core_cpu_us_per_event", "host_cpu_us_per_event"],
+    "rss_kb": ["core", "host", "total"],
+    "interval_jitter_us": ["ticks", "mean_period_us", "p50", "p99", "max"],
+}
+HOST_ONLY = {("throughput", "host_cpu_us_per_event"), ("rss_kb", "host")}
+
+with tempfile.TemporaryDirectory() as folder:
+    out = os.path.join(folder, "bench.json")
+    run = subprocess.run([sys.executable, bench, "--smoke", "--build", build, "--json", out],
+                         capture_output=True, text=True, timeout=200)
+    print(run.stdout, run.stderr, sep="\n")
+    assert run.returncode == 0, "mmpy-bench exited with %d" % run.returncode
+    for row in ("round-trip latency p50", "back to back", "throughput", "RSS core", "interval(10 ms) deviation p99", "zero point",
+                "not measured yet"):
+        assert row in run.stdout, "the table lacks '%s'" % row
+    with open(out) as f:
+        data = json.load(f)
+
+assert data["smoke"] is True
+assert isinstance(data["core_alone"]["core_rss_kb"], int) and data["core_alone"]["core_rss_kb"] > 0
+assert data["machine"]["nproc"] and data["machine"]["cpu_model"] is not None
+for backend in ("python", "pyref"):
+    for group, keys in FIGURES.items():
+        for key in keys:
+            value = data["backends"][backend][group][key]
+            if backend == "pyref" and (group, key) in HOST_ONLY:
+                assert value is None, (backend, group, key, value)
+            else:
+                assert isinstance(value, NUMBER) and value >= 0, (backend, group, key, value)
+    assert data["backends"][backend]["latency_us"]["samples"] == data["settings"]["samples"]
+    assert data["backends"][backend]["throughput"]["events"] == data["settings"]["events"]
+    assert data["backends"][backend]["rss_kb"]["core"] > 0
+assert data["backends"]["python"]["rss_kb"]["host"] > 0
+for key in ("latency_p50", "latency_p99", "latency_p999", "throughput", "rss_total"):
+    assert isinstance(data["ratios"][key], NUMBER), ("ratios", key, data["ratios"][key])
+for key in ("p50", "p99", "p999"):
+    assert isinstance(data["added_latency_us"][key], int), ("added_latency_us", key)
+assert len(data["not_measured"]) == 2
+print("ok")
