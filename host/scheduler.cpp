@@ -45,12 +45,22 @@ void Scheduler::set_interval(PyObject* callable, uint64_t period_ms) {
 
 void Scheduler::arm(Timer& timer) {
 	if (started_) {
-		uv_timer_start(&timer.handle, on_timer, timer.period_ms, timer.period_ms);
+		timer.due_ms = uv_now(loop_) + timer.period_ms;
+		uv_timer_start(&timer.handle, on_timer, timer.period_ms, 0);
 	}
 }
 
 void Scheduler::on_timer(uv_timer_t* handle) {
 	auto* timer = static_cast<Timer*>(handle->data);
+	// The next tick is due one period after this one was due, not after it ran: libuv's
+	// repeating timers count from the late start, and the interval drifted by about 1%.
+	// Ticks missed while a handler blocked are skipped, not run in a burst.
+	uint64_t now = uv_now(timer->owner->loop_);
+	timer->due_ms += timer->period_ms;
+	if (timer->due_ms <= now) {
+		timer->due_ms += (now - timer->due_ms) / timer->period_ms * timer->period_ms + timer->period_ms;
+	}
+	uv_timer_start(&timer->handle, on_timer, timer->due_ms - now, 0);
 	// The handler may cancel its own interval; keep the callable alive meanwhile.
 	PyObject* callable = timer->callable;
 	Py_INCREF(callable);

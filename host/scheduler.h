@@ -47,6 +47,7 @@ private:
 		uint64_t period_ms;
 		const std::string* label;
 		uv_timer_t handle;
+		uint64_t due_ms = 0;  // loop time of the next tick, on the ideal grid
 	};
 	struct Watch {
 		Scheduler* owner;
