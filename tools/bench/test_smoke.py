@@ -26,6 +26,7 @@ with tempfile.TemporaryDirectory() as folder:
     print(run.stdout, run.stderr, sep="\n")
     assert run.returncode == 0, "mmpy-bench exited with %d" % run.returncode
     for row in ("round-trip latency p50", "back to back", "throughput", "RSS core", "interval(10 ms) deviation p99", "zero point",
+                "segfault to first output again", "kill -9 to first output again",
                 "not measured yet"):
         assert row in run.stdout, "the table lacks '%s'" % row
     with open(out) as f:
@@ -50,5 +51,9 @@ for key in ("latency_p50", "latency_p99", "latency_p999", "throughput", "rss_tot
     assert isinstance(data["ratios"][key], NUMBER), ("ratios", key, data["ratios"][key])
 for key in ("p50", "p99", "p999"):
     assert isinstance(data["added_latency_us"][key], int), ("added_latency_us", key)
-assert len(data["not_measured"]) == 2
+assert len(data["not_measured"]) == 1
+for how in ("segfault", "kill9"):
+    recovery = data["backends"]["python"]["recovery_ms"][how]
+    assert isinstance(recovery["p50"], NUMBER) and recovery["p50"] > 0, ("recovery_ms", how, recovery)
+assert "recovery_ms" not in data["backends"]["pyref"]
 print("ok")
