@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,19 @@ inline long stderr_index(CoreProcess& core, const std::string& text) {
 		}
 	}
 	return -1;
+}
+
+// The KEY=VALUE fields of a `stats` line ("stats" itself skipped).
+inline std::map<std::string, std::string> stats_fields(const std::string& line) {
+	std::map<std::string, std::string> fields;
+	std::istringstream words(line);
+	std::string word;
+	words >> word;
+	while (words >> word) {
+		size_t eq = word.find('=');
+		fields[word.substr(0, eq)] = eq == std::string::npos ? "" : word.substr(eq + 1);
+	}
+	return fields;
 }
 
 }  // namespace core_test

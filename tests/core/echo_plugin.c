@@ -2,6 +2,8 @@
  * Each event it receives is sent back out on the same channel (times the instance's `gain`),
  * either directly from handle() (mode = direct) or through a pipe the core select()s on
  * (mode = pipe), which exercises mm_manage_fd, process() and mm_instance_find.
+ * With `allocs-per-event = N`, handle() makes N heap allocations per event (malloc, calloc,
+ * realloc in turn, each freed at once) for the core's allocation counting in `stats`.
  * Environment knobs for loader tests: ECHO_FAIL_INIT=1 makes init() fail,
  * ECHO_REGISTER_AS=name registers under another name (e.g. a duplicate). */
 #include <errno.h>
@@ -19,6 +21,7 @@ typedef struct {
 	size_t n;
 	double gain;
 	int via_pipe;
+	long allocs_per_event;
 } echo_instance;
 
 typedef struct {
@@ -31,6 +34,8 @@ static char* registered_name = "echo";
 static int pipe_fds[2] = {-1, -1};
 static uint64_t next_ident = 1;
 static size_t channels_freed = 0;
+/* volatile: the allocations of allocs-per-event must not be optimised away. */
+static void* volatile alloc_sink;
 
 /* Global options: logged so tests can see conf() and -b overrides; `fail` is rejected. */
 static int echo_conf(char* option, char* value) {
@@ -51,7 +56,7 @@ static int echo_create(instance* inst) {
 	return 0;
 }
 
-/* Options `gain` and `mode`; anything else fails configuration. */
+/* Options `gain`, `mode` and `allocs-per-event`; anything else fails configuration. */
 static int echo_conf_instance(instance* inst, char* option, char* value) {
 	echo_instance* data = inst->impl;
 	LOGF("instance %s %s=%s", inst->name, option, value);
@@ -61,6 +66,10 @@ static int echo_conf_instance(instance* inst, char* option, char* value) {
 	}
 	if (!strcmp(option, "mode")) {
 		data->via_pipe = !strcmp(value, "pipe");
+		return 0;
+	}
+	if (!strcmp(option, "allocs-per-event")) {
+		data->allocs_per_event = strtol(value, NULL, 10);
 		return 0;
 	}
 	return 1;
@@ -84,10 +93,23 @@ static channel* echo_channel(instance* inst, char* spec, uint8_t flags) {
 	return c;
 }
 
+/* Makes `count` heap allocations, cycling through malloc, calloc and realloc. */
+static void allocate(long count) {
+	for (long k = 0; k < count; k++) {
+		switch (k % 3) {
+			case 0: alloc_sink = malloc(16); break;
+			case 1: alloc_sink = calloc(1, 16); break;
+			default: alloc_sink = realloc(NULL, 16); break;
+		}
+		free(alloc_sink);
+	}
+}
+
 /* Echo back, directly or via the pipe. */
 static int echo_handle(instance* inst, size_t n, channel** c, channel_value* v) {
 	echo_instance* data = inst->impl;
 	for (size_t u = 0; u < n; u++) {
+		allocate(data->allocs_per_event);
 		channel_value out = v[u];
 		out.normalised = v[u].normalised * data->gain;
 		if (data->via_pipe) {

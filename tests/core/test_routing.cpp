@@ -148,3 +148,54 @@ TEST_CASE("sync answers with its token after everything sent before it", "[core]
 	CHECK(stdout_index(core, "sync token-1") > 0);
 	CHECK(events_on(core, "b.y").size() == 1);
 }
+
+TEST_CASE("stats reports the CPU time and events of a plugin backend's handle() and process()", "[core][routing]") {
+	CoreProcess core("[test t]\n[echo e]\n[map]\nt.a > e.x\ne.x > t.b\n", {}, test_plugins());
+	REQUIRE(core.wait_started());
+	core.inject({{"t.a", 0.1}, {"t.a", 0.2}, {"t.a", 0.3}});
+	REQUIRE(core.sync());
+	core.send("stats");
+	// The old fields first and unchanged, then the echo backend's; none for `test` itself.
+	auto line = core.process().wait_stdout(matches("^stats rss_kb=[1-9][0-9]* events=3 echo\\.handle_ns="));
+	INFO(core.transcript());
+	REQUIRE(line);
+	auto f = stats_fields(*line);
+	CHECK(f.size() == 8);
+	CHECK(std::stoull(f["echo.handle_ns"]) > 0);
+	CHECK(f["echo.handle_calls"] == "1");  // the three events arrive in one handle() call
+	CHECK(f["echo.events"] == "3");
+	CHECK(std::stoull(f["echo.process_calls"]) >= 1);
+	CHECK(f.count("echo.process_ns") == 1);
+	CHECK(f.count("test.handle_ns") == 0);
+#if !defined(__SANITIZE_ADDRESS__)
+	// echo allocates nothing itself; the core's allocations in mm_channel_event are not its.
+	CHECK(f["echo.allocs"] == "0");
+#else
+	CHECK(f["echo.allocs"] == "-1");  // sanitizers own malloc: not counted
+#endif
+}
+
+TEST_CASE("stats counts the heap allocations a plugin makes inside handle()", "[core][routing]") {
+	auto mode = GENERATE(std::string("direct"), std::string("pipe"));
+	CoreProcess core("[test t]\n[echo e]\nmode = " + mode + "\nallocs-per-event = 3\n[map]\nt.a > e.x\ne.x > t.b\n",
+	                 {}, test_plugins());
+	REQUIRE(core.wait_started());
+	core.inject({{"t.a", 0.1}, {"t.a", 0.2}});
+	REQUIRE(core.wait_event("t.b"));
+	core.inject("t.a", 0.3);
+	REQUIRE(core.wait_event("t.b"));
+	REQUIRE(core.wait_event("t.b"));
+	core.send("stats");
+	auto line = core.process().wait_stdout(matches("^stats rss_kb="));
+	INFO(mode << "\n" << core.transcript());
+	REQUIRE(line);
+	auto f = stats_fields(*line);
+	CHECK(f["events"] == "3");
+	CHECK(f["echo.events"] == "3");
+	CHECK(f["echo.handle_calls"] == "2");
+#if !defined(__SANITIZE_ADDRESS__)
+	CHECK(f["echo.allocs"] == "9");  // 3 events x (malloc, calloc, realloc)
+#else
+	CHECK(f["echo.allocs"] == "-1");
+#endif
+}

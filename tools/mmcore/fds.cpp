@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "callstats.h"
 #include "log.h"
 #include "registry.h"
 
@@ -56,6 +57,7 @@ extern "C" {
 
 // Plugin entry: add/update (manage=1) or remove (manage=0) an fd of backend `name`.
 __attribute__((visibility("default"))) int mm_manage_fd(int fd, char* name, int manage, void* impl) {
+	mmcore::AllocPause core_side;
 	backend* b = name ? mmcore::backend_match(name) : nullptr;
 	if (!b) {
 		mmcore::logf("core", "Unknown backend %s registered for managed fd", name ? name : "(null)");

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "callstats.h"
 #include "midimonster.h"
 
 namespace {
@@ -24,6 +25,7 @@ extern "C" {
 // The plugin-facing log: "[debug/]module<TAB>message". Like the real core it appends nothing;
 // the plugins' LOG macros carry the newline. Debug (level != 0) needs -v.
 __attribute__((visibility("default"))) int log_printf(int level, char* module, char* fmt, ...) {
+	mmcore::AllocPause core_side;
 	if (level && !verbose_enabled) {
 		return 0;
 	}

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <vector>
 
+#include "callstats.h"
 #include "fds.h"
 #include "log.h"
 #include "midimonster.h"
@@ -55,7 +56,17 @@ int backends_process(std::vector<managed_fd>& ready) {
 		if (mine.empty() && mmcore::backend_instance_list(b).empty()) {
 			continue;
 		}
-		if (b->process && b->process(mine.size(), mine.empty() ? nullptr : mine.data())) {
+		if (!b->process) {
+			continue;
+		}
+		mmcore::CallStats& stats = mmcore::callstats_of(b);
+		stats.process_calls++;
+		int failed;
+		{
+			mmcore::BackendCall call(stats, stats.process_ns);
+			failed = b->process(mine.size(), mine.empty() ? nullptr : mine.data());
+		}
+		if (failed) {
 			mmcore::logf("core/be", "Backend %s failed to handle input", b->name);
 			rv = 1;
 			break;

@@ -7,6 +7,7 @@
 #include <map>
 #include <utility>
 
+#include "callstats.h"
 #include "log.h"
 
 namespace {
@@ -145,6 +146,7 @@ extern "C" {
 
 // Plugin entry: register a backend by value; duplicate names fail.
 __attribute__((visibility("default"))) int mm_backend_register(backend b) {
+	mmcore::AllocPause core_side;
 	if (!b.name || entry_named(b.name)) {
 		return 1;
 	}
@@ -169,6 +171,7 @@ __attribute__((visibility("default"))) instance* mm_instance_find(char* name, ui
 
 // Plugin entry: malloc'ed copy of a backend's instance list (caller frees).
 __attribute__((visibility("default"))) int mm_backend_instances(char* name, size_t* n, instance*** list) {
+	mmcore::AllocPause core_side;
 	if (!n || !list) {
 		return 1;
 	}
@@ -192,6 +195,7 @@ __attribute__((visibility("default"))) int mm_backend_instances(char* name, size
 
 // Plugin entry: the channel store; pointers stay valid until shutdown.
 __attribute__((visibility("default"))) channel* mm_channel(instance* inst, uint64_t ident, uint8_t create) {
+	mmcore::AllocPause core_side;
 	auto key = std::make_pair(inst, ident);
 	auto it = channel_index.find(key);
 	if (it != channel_index.end()) {
@@ -214,6 +218,7 @@ __attribute__((visibility("default"))) channel* mm_channel(instance* inst, uint6
 
 // Plugin entry: re-key a channel to a new ident (same pointer).
 __attribute__((visibility("default"))) void mm_channel_update(channel* c, uint64_t ident) {
+	mmcore::AllocPause core_side;
 	auto it = channel_index.find(std::make_pair(c->instance, c->ident));
 	if (it != channel_index.end() && it->second == c) {
 		channel_index.erase(it);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "callstats.h"
 #include "log.h"
 
 namespace {
@@ -35,7 +36,15 @@ void deliver(const EventQueue& batch) {
 	for (instance* inst : order) {
 		EventQueue& q = grouped[inst];
 		// Like the real core, a failing handle() is not fatal.
-		if (inst->backend->handle(inst, q.channels.size(), q.channels.data(), q.values.data())) {
+		mmcore::CallStats& stats = mmcore::callstats_of(inst->backend);
+		stats.handle_calls++;
+		stats.events += q.channels.size();
+		int failed;
+		{
+			mmcore::BackendCall call(stats, stats.handle_ns);
+			failed = inst->backend->handle(inst, q.channels.size(), q.channels.data(), q.values.data());
+		}
+		if (failed) {
 			mmcore::debugf("core/rt", "Backend %s failed to handle output on %s", inst->backend->name,
 			               inst->name ? inst->name : "(unnamed)");
 		}
@@ -91,6 +100,7 @@ extern "C" {
 
 // Plugin entry: queue an event for every target mapped from `c`; unmapped channels are dropped.
 __attribute__((visibility("default"))) int mm_channel_event(channel* c, channel_value v) {
+	mmcore::AllocPause core_side;
 	auto it = mappings.find(c);
 	if (it == mappings.end()) {
 		return 0;

@@ -8,9 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include "callstats.h"
 #include "log.h"
 #include "loop.h"
 #include "midimonster.h"
+#include "registry.h"
 #include "test_backend.h"
 
 namespace {
@@ -111,6 +113,26 @@ long rss_kb() {
 	return kb;
 }
 
+// The `stats` line: rss_kb and events first (unchanged), then for every backend except the
+// built-in `test` one whose handle() or process() ran, NAME.FIELD=VALUE tokens (see header).
+std::string stats_line() {
+	std::string line = "stats rss_kb=" + std::to_string(rss_kb()) +
+	                   " events=" + std::to_string(mmcore::testbackend::events_handled());
+	const backend* self = mmcore::backend_match("test");
+	for (const backend* b : mmcore::backends_all()) {
+		const mmcore::CallStats& s = mmcore::callstats_of(b);
+		if (b == self || !b->name || (!s.handle_calls && !s.process_calls)) {
+			continue;
+		}
+		std::string p = std::string(" ") + b->name + ".";
+		line += p + "handle_ns=" + std::to_string(s.handle_ns) + p + "handle_calls=" + std::to_string(s.handle_calls) +
+		        p + "events=" + std::to_string(s.events) + p + "process_ns=" + std::to_string(s.process_ns) + p +
+		        "process_calls=" + std::to_string(s.process_calls) + p + "allocs=" +
+		        (mmcore::alloc_counting() ? std::to_string(s.allocs) : std::string("-1"));
+	}
+	return line;
+}
+
 // Executes one line; returns true if it pushed events.
 bool execute(const std::string& line) {
 	std::istringstream words(line);
@@ -131,8 +153,7 @@ bool execute(const std::string& line) {
 	if (cmd == "sync") {
 		mmcore::outf("sync %s", args.size() > 1 ? args[1].c_str() : "");
 	} else if (cmd == "stats") {
-		mmcore::outf("stats rss_kb=%ld events=%llu", rss_kb(),
-		             static_cast<unsigned long long>(mmcore::testbackend::events_handled()));
+		mmcore::outf("%s", stats_line().c_str());
 	} else if (cmd == "quit") {
 		mmcore::loop_request_shutdown();
 	} else {

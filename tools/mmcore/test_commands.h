@@ -5,9 +5,20 @@
 //                                                  PREFIX0..PREFIX{CHANNELS-1}, value (k+1)/COUNT
 //   sync TOKEN                                     print "sync TOKEN" once everything before it
 //                                                  was processed and routed
-//   stats                                          print "stats rss_kb=N events=M"
+//   stats                                          print "stats rss_kb=N events=M" plus the
+//                                                  per-backend fields below
 //   quit                                           orderly shutdown, like SIGINT
 // Bad input prints "error <reason>" on stdout and is otherwise ignored.
+//
+// `stats`: N is this process's VmRSS in kB, M the events handled by test instances. Then,
+// for every backend other than `test` whose handle() or process() has run (registration
+// order), six more space-separated fields (each token has exactly one '='):
+//   NAME.handle_ns=A NAME.handle_calls=B NAME.events=C NAME.process_ns=D NAME.process_calls=E NAME.allocs=F
+// A/D: CPU time (CLOCK_THREAD_CPUTIME_ID) of the core thread inside handle()/process(), ns;
+// B/E: calls; C: events passed to handle(); F: heap allocations (malloc, calloc, realloc,
+// memalign, aligned_alloc, posix_memalign, operator new) by the core thread inside them,
+// not counting those of the core's mm_* functions and log_printf; -1 in sanitizer builds,
+// which cannot count them. See callstats.h.
 //
 // On a test instance with `echo-inject = yes`, every event `inject` pushes on its channels
 // is also reported as "injected INST.CHAN VALUE T_US" (T_US: CLOCK_MONOTONIC in µs, taken
