@@ -27,7 +27,7 @@ with tempfile.TemporaryDirectory() as folder:
     assert run.returncode == 0, "mmpy-bench exited with %d" % run.returncode
     for row in ("round-trip latency p50", "back to back", "throughput", "RSS core", "interval(10 ms) deviation p99", "zero point",
                 "segfault to first output again", "kill -9 to first output again",
-                "not measured yet"):
+                "allocations in the backend per event"):
         assert row in run.stdout, "the table lacks '%s'" % row
     with open(out) as f:
         data = json.load(f)
@@ -51,7 +51,11 @@ for key in ("latency_p50", "latency_p99", "latency_p999", "throughput", "rss_tot
     assert isinstance(data["ratios"][key], NUMBER), ("ratios", key, data["ratios"][key])
 for key in ("p50", "p99", "p999"):
     assert isinstance(data["added_latency_us"][key], int), ("added_latency_us", key)
-assert len(data["not_measured"]) == 1
+assert data["not_measured"] == []
+for backend in ("python", "pyref"):
+    cost = data["backends"][backend]["throughput"]
+    assert isinstance(cost["backend_cpu_us_per_event"], NUMBER) and cost["backend_cpu_us_per_event"] > 0, cost
+    assert isinstance(cost["backend_allocs_per_event"], NUMBER), cost
 for how in ("segfault", "kill9"):
     recovery = data["backends"]["python"]["recovery_ms"][how]
     assert isinstance(recovery["p50"], NUMBER) and recovery["p50"] > 0, ("recovery_ms", how, recovery)
