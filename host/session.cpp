@@ -384,19 +384,11 @@ void Session::send_log(int level, std::string_view text) {
 void Session::flush() {
 	if (!state_.pending_outputs.empty()) {
 		if (outputs_routed_) {
-			protocol::BatchWriter* writer = nullptr;
-			std::optional<protocol::BatchWriter> current;
+			protocol::BatchWriter writer(out_, FrameType::Outputs, core_timestamp());
 			for (const protocol::Event& event : state_.pending_outputs) {
-				if (!writer || writer->full()) {
-					if (writer) {
-						writer->finish();
-					}
-					current.emplace(out_, FrameType::Outputs, core_timestamp());
-					writer = &*current;
-				}
-				writer->add(event.channel, event.value);
+				writer.add(event.channel, event.value);
 			}
-			writer->finish();
+			writer.finish();
 		}
 		state_.pending_outputs.clear();
 	}

@@ -5,14 +5,24 @@
 namespace mmpy::protocol {
 
 BatchWriter::BatchWriter(std::vector<uint8_t>& out, FrameType type, uint64_t timestamp)
-    : out_(out), start_(out.size()) {
-	append_header(out_, type, 0);
+    : out_(out), type_(type), timestamp_(timestamp) {
+	begin();
+}
+
+void BatchWriter::begin() {
+	start_ = out_.size();
+	count_ = 0;
+	append_header(out_, type_, 0);
 	uint8_t batch_header[kBatchHeaderSize] = {};
-	std::memcpy(batch_header, &timestamp, 8);
+	std::memcpy(batch_header, &timestamp_, 8);
 	out_.insert(out_.end(), batch_header, batch_header + kBatchHeaderSize);
 }
 
 void BatchWriter::add(uint32_t channel, double value) {
+	if (count_ == kMaxBatchEvents) {
+		finish();
+		begin();
+	}
 	uint8_t event[kEventSize] = {};
 	std::memcpy(event, &channel, 4);
 	std::memcpy(event + 8, &value, 8);

@@ -24,23 +24,29 @@ struct Event {
 	double value;
 };
 
-// Builds one batch frame in place at the end of an output buffer. Appending to a buffer
-// that has kept its capacity allocates nothing.
+// Builds batch frames in place at the end of an output buffer: one frame, or as many as the
+// events need (a frame holds at most kMaxBatchEvents; the next one starts by itself, with
+// the same type and timestamp). Appending to a buffer that has kept its capacity allocates
+// nothing.
 class BatchWriter {
 public:
 	// Starts a batch frame of `type` (Inputs or Outputs) at the end of `out`.
 	BatchWriter(std::vector<uint8_t>& out, FrameType type, uint64_t timestamp);
 
 	void add(uint32_t channel, double value);
+	// Events in the frame being built (not counting frames already closed).
 	uint32_t count() const { return count_; }
-	bool full() const { return count_ == kMaxBatchEvents; }
 
 	// Writes the final length and count; a batch with no events is removed again.
 	void finish();
 
 private:
+	void begin();
+
 	std::vector<uint8_t>& out_;
-	size_t start_;
+	FrameType type_;
+	uint64_t timestamp_;
+	size_t start_ = 0;
 	uint32_t count_ = 0;
 };
 

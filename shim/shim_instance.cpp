@@ -190,6 +190,9 @@ void ShimInstance::deliver(size_t count, channel** channels, channel_value* valu
 	// Straight to the host when it is up and keeping pace; held per channel otherwise.
 	bool direct = state_ == State::Up && held_.empty() && link_.outbox().size() <= kOutboxLimit;
 	std::optional<protocol::BatchWriter> batch;
+	if (direct) {
+		batch.emplace(link_.outbox(), FrameType::Inputs, mm_timestamp());
+	}
 	for (size_t i = 0; i < count; i++) {
 		uint32_t id = static_cast<uint32_t>(channels[i]->ident);
 		if (id >= channels_.size()) {
@@ -201,12 +204,6 @@ void ShimInstance::deliver(size_t count, channel** channels, channel_value* valu
 		if (!direct) {
 			hold(id);
 			continue;
-		}
-		if (!batch || batch->full()) {
-			if (batch) {
-				batch->finish();
-			}
-			batch.emplace(link_.outbox(), FrameType::Inputs, mm_timestamp());
 		}
 		batch->add(id, channel.input);
 		channel.host_input = channel.input;
@@ -232,21 +229,15 @@ void ShimInstance::send_held() {
 	if (state_ != State::Up || held_.empty() || link_.outbox().size() > kOutboxLimit) {
 		return;
 	}
-	std::optional<protocol::BatchWriter> batch;
+	protocol::BatchWriter batch(link_.outbox(), FrameType::Inputs, mm_timestamp());
 	for (uint32_t id : held_) {
-		if (!batch || batch->full()) {
-			if (batch) {
-				batch->finish();
-			}
-			batch.emplace(link_.outbox(), FrameType::Inputs, mm_timestamp());
-		}
 		ChannelState& channel = channels_[id];
-		batch->add(id, channel.input);
+		batch.add(id, channel.input);
 		channel.host_input = channel.input;
 		channel.pending = false;
 		sent_events_++;
 	}
-	batch->finish();
+	batch.finish();
 	if (held_events_ > held_.size()) {
 		SHIM_LOG("%s: %llu input events waited for the host; it got the latest value of each of their %zu channels",
 		         name(), static_cast<unsigned long long>(held_events_), held_.size());

@@ -71,6 +71,31 @@ TEST_CASE("an empty batch leaves no frame behind", "[protocol]") {
 	CHECK(wire == std::vector<uint8_t>{1, 2, 3});
 }
 
+TEST_CASE("a batch with more events than one frame holds continues in a second frame", "[protocol]") {
+	std::vector<uint8_t> wire;
+	BatchWriter writer(wire, FrameType::Inputs, 7);
+	for (uint32_t i = 0; i <= kMaxBatchEvents; i++) {
+		writer.add(i, 0.5);
+	}
+	writer.finish();
+	FrameDecoder decoder;
+	decoder.feed(wire);
+	Frame frame;
+	std::string error;
+	BatchView batch;
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	REQUIRE(BatchView::parse(frame.payload, batch, error));
+	CHECK(batch.size() == kMaxBatchEvents);
+	CHECK(batch[kMaxBatchEvents - 1].channel == kMaxBatchEvents - 1);
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::Inputs);
+	REQUIRE(BatchView::parse(frame.payload, batch, error));
+	CHECK(batch.size() == 1);
+	CHECK(batch.timestamp() == 7);
+	CHECK(batch[0].channel == kMaxBatchEvents);
+	CHECK(decoder.next(frame) == FrameDecoder::Status::NeedMore);
+}
+
 TEST_CASE("several frames in one read come out one by one, in order", "[protocol]") {
 	std::vector<uint8_t> wire;
 	encode(wire, Heartbeat{1});

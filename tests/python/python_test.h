@@ -51,6 +51,15 @@ inline std::vector<pid_t> hosts_of(CoreProcess& core) {
 	return host_pids_below(core.process().pid());
 }
 
+// Options for a core (and its hosts) whose memory a test measures. AddressSanitizer keeps
+// freed memory in quarantine, which would look like growth; without sanitizers, no change.
+inline CoreOptions for_memory_measurement() {
+	CoreOptions options;
+	const char* asan = std::getenv("ASAN_OPTIONS");
+	options.env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+	return options;
+}
+
 // `stats` from the test core: its resident memory in kB.
 inline long core_rss_kb(CoreProcess& core) {
 	core.send("stats");

@@ -73,10 +73,7 @@ long status_kb(pid_t pid, const std::string& field) {
 
 TEST_CASE("a handler that outputs millions of values is slowed to the core's pace, not hoarded in memory",
           "[python][limits]") {
-	CoreOptions options;
-	// AddressSanitizer keeps freed memory in quarantine, which would look like growth.
-	const char* asan = std::getenv("ASAN_OPTIONS");
-	options.env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+	CoreOptions options = for_memory_measurement();
 	CoreProcess core(R"([python py1]
 module = chatty
 handler-timeout = 0

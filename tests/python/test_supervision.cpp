@@ -201,10 +201,7 @@ def boom_for_good(value):
 if os.path.exists("broken"):
     os._exit(3)
 )";
-	CoreOptions options;
-	// AddressSanitizer keeps freed memory in quarantine, which would look like growth.
-	const char* asan = std::getenv("ASAN_OPTIONS");
-	options.env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+	CoreOptions options = for_memory_measurement();
 	CoreProcess core(R"(
 [python py1]
 module = flood
