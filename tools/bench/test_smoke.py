@@ -27,7 +27,7 @@ with tempfile.TemporaryDirectory() as folder:
     assert run.returncode == 0, "mmpy-bench exited with %d" % run.returncode
     for row in ("round-trip latency p50", "back to back", "throughput", "RSS core", "interval(10 ms) deviation p99", "zero point",
                 "segfault to first output again", "kill -9 to first output again",
-                "allocations in the backend per event"):
+                "allocations in the backend per event", "the floor", "on one CPU", "budgets"):
         assert row in run.stdout, "the table lacks '%s'" % row
     with open(out) as f:
         data = json.load(f)
@@ -52,6 +52,25 @@ for key in ("latency_p50", "latency_p99", "latency_p999", "throughput", "rss_tot
 for key in ("p50", "p99", "p999"):
     assert isinstance(data["added_latency_us"][key], int), ("added_latency_us", key)
 assert data["not_measured"] == []
+for cpus in ("any", "one", "two"):
+    if data["floor_us"][cpus] is None:  # "two" on a one-CPU machine
+        assert cpus == "two" and len(os.sched_getaffinity(0)) < 2
+        continue
+    for key in ("rate", "back_to_back"):
+        floor = data["floor_us"][cpus][key]
+        assert floor["samples"] == data["settings"]["samples"], (cpus, key, floor)
+        assert all(isinstance(floor[k], NUMBER) and floor[k] > 0 for k in ("p50", "p99", "p999")), (cpus, key, floor)
+for backend in ("python", "pyref"):
+    pinned = data["backends"][backend]["latency_one_cpu_us"]
+    assert pinned["cpu"] in os.sched_getaffinity(0), pinned
+    for key in ("rate", "back_to_back"):
+        assert pinned[key]["samples"] == data["settings"]["samples"] and pinned[key]["p50"] >= 0, (backend, pinned)
+# Every budget is judged from a figure of this run (allocations are not counted under a sanitizer).
+assert [b["budget"] for b in data["budgets"]] == ["added_latency_p50", "added_latency_p50_one_cpu", "throughput",
+                                                  "shim_cpu_per_event", "shim_allocs_per_event", "core_rss_over_no_python"]
+for b in data["budgets"]:
+    assert b["met"] in (True, False) or (b["met"] is None and b["budget"] == "shim_allocs_per_event"), b
+    assert b["met"] is None or isinstance(b["figure"], NUMBER), b
 for backend in ("python", "pyref"):
     cost = data["backends"][backend]["throughput"]
     assert isinstance(cost["backend_cpu_us_per_event"], NUMBER) and cost["backend_cpu_us_per_event"] > 0, cost
