@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wire.h"
+
 namespace mmpy::protocol {
 
 using nlohmann::json;
@@ -160,8 +162,14 @@ bool encode(std::vector<uint8_t>& out, const Log& m) {
 	return append_json(out, FrameType::Log, {{"level", m.level}, {"text", m.text}});
 }
 
+// Binary and fixed size: the shim must not allocate in steady state (control.h).
 bool encode(std::vector<uint8_t>& out, const Heartbeat& m) {
-	return append_json(out, FrameType::Heartbeat, {{"timestamp", m.timestamp}, {"handled", m.handled}});
+	uint8_t payload[kHeartbeatSize];
+	store(payload, m.timestamp);
+	store(payload + 8, m.handled);
+	append_header(out, FrameType::Heartbeat, kHeartbeatSize);
+	out.insert(out.end(), payload, payload + kHeartbeatSize);
+	return true;
 }
 
 bool encode(std::vector<uint8_t>& out, const Error& m) {
@@ -245,10 +253,14 @@ bool parse(std::span<const uint8_t> payload, Log& m, std::string& error) {
 }
 
 bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error) {
-	return parse_object(payload, error, [&](const json& b) {
-		m.timestamp = whole_field<uint64_t>(b, "timestamp");
-		m.handled = b.contains("handled") ? whole_field<uint64_t>(b, "handled") : 0;
-	});
+	if (payload.size() != kHeartbeatSize) {
+		error = "heartbeat payload is " + std::to_string(payload.size()) + " bytes, " +
+		        std::to_string(kHeartbeatSize) + " expected";
+		return false;
+	}
+	m.timestamp = load<uint64_t>(payload.data());
+	m.handled = load<uint64_t>(payload.data() + 8);
+	return true;
 }
 
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error) {

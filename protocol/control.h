@@ -1,5 +1,6 @@
-// Control messages: small JSON objects, one per frame, exchanged outside the hot path.
-// Each message has a struct, an encoder and a parser that never trusts its input.
+// Control messages: small JSON objects, one per frame, exchanged outside the hot path;
+// only Heartbeat is binary (see below). Each message has a struct, an encoder and a parser
+// that never trusts its input.
 #pragma once
 
 #include <cstdint>
@@ -64,10 +65,13 @@ struct Log {
 // Shim -> host: the core's clock, once a second. Host -> shim: "alive", sent by the
 // host's watchdog thread every few hundred ms while no handler is stuck; `handled` counts
 // the input events the host has taken so far, so the shim can tell how many died with it.
+// Not JSON but 16 bytes, u64 timestamp then u64 handled: the shim sends and reads these all
+// show long, and must not allocate in steady state.
 struct Heartbeat {
 	uint64_t timestamp = 0;
 	uint64_t handled = 0;
 };
+inline constexpr size_t kHeartbeatSize = 16;
 
 struct Error {
 	std::string reason;

@@ -1,6 +1,6 @@
 #include "events.h"
 
-#include <cstring>
+#include "wire.h"
 
 namespace mmpy::protocol {
 
@@ -14,7 +14,7 @@ void BatchWriter::begin() {
 	count_ = 0;
 	append_header(out_, type_, 0);
 	uint8_t batch_header[kBatchHeaderSize] = {};
-	std::memcpy(batch_header, &timestamp_, 8);
+	store(batch_header, timestamp_);
 	out_.insert(out_.end(), batch_header, batch_header + kBatchHeaderSize);
 }
 
@@ -24,8 +24,8 @@ void BatchWriter::add(uint32_t channel, double value) {
 		begin();
 	}
 	uint8_t event[kEventSize] = {};
-	std::memcpy(event, &channel, 4);
-	std::memcpy(event + 8, &value, 8);
+	store(event, channel);
+	store(event + 8, value);
 	out_.insert(out_.end(), event, event + kEventSize);
 	count_++;
 }
@@ -36,8 +36,8 @@ void BatchWriter::finish() {
 		return;
 	}
 	uint32_t length = static_cast<uint32_t>(out_.size() - start_ - kHeaderSize);
-	std::memcpy(out_.data() + start_, &length, 4);
-	std::memcpy(out_.data() + start_ + kHeaderSize + 8, &count_, 4);
+	store(out_.data() + start_, length);
+	store(out_.data() + start_ + kHeaderSize + 8, count_);
 }
 
 bool BatchView::parse(std::span<const uint8_t> payload, BatchView& view, std::string& error) {
@@ -45,11 +45,9 @@ bool BatchView::parse(std::span<const uint8_t> payload, BatchView& view, std::st
 		error = "event batch shorter than its header";
 		return false;
 	}
-	uint32_t count, reserved;
-	std::memcpy(&view.timestamp_, payload.data(), 8);
-	std::memcpy(&count, payload.data() + 8, 4);
-	std::memcpy(&reserved, payload.data() + 12, 4);
-	if (reserved != 0) {
+	view.timestamp_ = load<uint64_t>(payload.data());
+	uint32_t count = load<uint32_t>(payload.data() + 8);
+	if (load<uint32_t>(payload.data() + 12) != 0) {
 		error = "event batch reserved field set";
 		return false;
 	}
@@ -59,8 +57,7 @@ bool BatchView::parse(std::span<const uint8_t> payload, BatchView& view, std::st
 		return false;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		std::memcpy(&reserved, payload.data() + kBatchHeaderSize + size_t{i} * kEventSize + 4, 4);
-		if (reserved != 0) {
+		if (load<uint32_t>(payload.data() + kBatchHeaderSize + size_t{i} * kEventSize + 4) != 0) {
 			error = "event " + std::to_string(i) + " of the batch has its reserved field set";
 			return false;
 		}
@@ -71,11 +68,8 @@ bool BatchView::parse(std::span<const uint8_t> payload, BatchView& view, std::st
 }
 
 Event BatchView::operator[](uint32_t index) const {
-	Event event;
 	const uint8_t* p = events_ + size_t{index} * kEventSize;
-	std::memcpy(&event.channel, p, 4);
-	std::memcpy(&event.value, p + 8, 8);
-	return event;
+	return {load<uint32_t>(p), load<double>(p + 8)};
 }
 
 }  // namespace mmpy::protocol

@@ -1,28 +1,10 @@
 #include "frame.h"
 
-#include <bit>
 #include <cstring>
 
+#include "wire.h"
+
 namespace mmpy::protocol {
-
-namespace {
-
-// The wire is little-endian; every machine we target is too, but say it once here.
-static_assert(std::endian::native == std::endian::little, "the wire format is little-endian");
-
-uint32_t load_u32(const uint8_t* p) {
-	uint32_t v;
-	std::memcpy(&v, p, sizeof v);
-	return v;
-}
-
-uint16_t load_u16(const uint8_t* p) {
-	uint16_t v;
-	std::memcpy(&v, p, sizeof v);
-	return v;
-}
-
-}  // namespace
 
 const char* frame_type_name(uint16_t type) {
 	switch (static_cast<FrameType>(type)) {
@@ -75,9 +57,9 @@ FrameDecoder::Status FrameDecoder::next(Frame& frame) {
 		return Status::NeedMore;
 	}
 	const uint8_t* header = buffer_.data() + begin_;
-	uint32_t length = load_u32(header);
-	uint16_t type = load_u16(header + 4);
-	uint16_t reserved = load_u16(header + 6);
+	uint32_t length = load<uint32_t>(header);
+	uint16_t type = load<uint16_t>(header + 4);
+	uint16_t reserved = load<uint16_t>(header + 6);
 	if (length > kMaxPayload) {
 		error_ = "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
 		         std::to_string(kMaxPayload);
@@ -114,9 +96,8 @@ void FrameDecoder::compact() {
 
 void append_header(std::vector<uint8_t>& out, FrameType type, uint32_t length) {
 	uint8_t header[kHeaderSize] = {};
-	uint16_t t = static_cast<uint16_t>(type);
-	std::memcpy(header, &length, 4);
-	std::memcpy(header + 4, &t, 2);
+	store(header, length);
+	store(header + 4, static_cast<uint16_t>(type));
 	out.insert(out.end(), header, header + kHeaderSize);
 }
 

@@ -10,7 +10,7 @@
 namespace mmpy::protocol {
 
 // Bumped whenever a frame layout or a control message changes incompatibly.
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 
 // Largest payload either side accepts; a peer announcing more is cut off.
 inline constexpr uint32_t kMaxPayload = 1u << 20;
@@ -18,7 +18,7 @@ inline constexpr uint32_t kMaxPayload = 1u << 20;
 inline constexpr size_t kHeaderSize = 8;
 
 enum class FrameType : uint16_t {
-	// Control messages, JSON payloads (see control.h).
+	// Control messages, JSON payloads except Heartbeat's 16 binary bytes (see control.h).
 	Hello = 1,            // both ways: version agreement
 	Configure = 2,        // shim -> host: one instance option
 	ConfigureResult = 3,  // host -> shim: outcome of Configure

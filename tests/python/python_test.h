@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -67,6 +68,24 @@ inline long core_rss_kb(CoreProcess& core) {
 	INFO(core.transcript());
 	REQUIRE(line);
 	return std::atol(line->c_str() + std::strlen("stats rss_kb="));
+}
+
+// One `stats` line of the test core as its NAME=VALUE fields: rss_kb, events and, per backend
+// that ran, NAME.allocs and the like (tools/mmcore/test_commands.h).
+inline std::map<std::string, long long> core_stats(CoreProcess& core) {
+	core.send("stats");
+	auto line = core.process().wait_stdout(matches("^stats rss_kb="));
+	INFO(core.transcript());
+	REQUIRE(line);
+	std::map<std::string, long long> fields;
+	std::istringstream words(*line);
+	for (std::string word; words >> word;) {
+		size_t equals = word.find('=');
+		if (equals != std::string::npos) {
+			fields[word.substr(0, equals)] = std::atoll(word.c_str() + equals + 1);
+		}
+	}
+	return fields;
 }
 
 // A plain client connection to a Unix socket (a listener), for tests that speak raw bytes.

@@ -28,7 +28,7 @@ namespace protocol = mmpy::protocol;
 
 namespace {
 
-// A stand-in for mm-pyhost: it speaks protocol version 1 correctly over descriptor 3
+// A stand-in for mm-pyhost: it speaks protocol version 2 correctly over descriptor 3
 // (hello, configuration, start, heartbeats every 250 ms, shutdown), echoes an input on
 // the channel "echo" as an output on "out", and answers an input on the channel "bad"
 // with the bytes of the expression BAD. The test puts BAD in front of this text.
@@ -58,7 +58,7 @@ def send_json(type, body):
 def on_frame(type, payload):
     global handled, beating
     if type == 1:
-        send_json(1, {"version": 1, "pid": os.getpid(), "python": "fake"})
+        send_json(1, {"version": 2, "pid": os.getpid(), "python": "fake"})
         beating = True
     elif type == 2:
         send_json(3, {"ok": True, "error": "", "outputs": []})
@@ -85,7 +85,7 @@ next_beat = 0.0
 while True:
     now = time.monotonic()
     if beating and now >= next_beat:
-        send_json(7, {"timestamp": 0, "handled": handled})
+        conn.sendall(frame(7, struct.pack("<QQ", 0, handled)))
         next_beat = now + 0.25
     readable, _, _ = select.select([conn], [], [], 0.25)
     if not readable:
@@ -122,8 +122,8 @@ const HostileFrame kFromHost[] = {
      "output on channel id 4096, which was never assigned"},
     {"a frame only the shim sends", "frame(2, b'{\"option\": \"module\", \"value\": \"x\"}')",
      "unexpected configure frame from the host"},
-    {"a heartbeat that is not JSON", "frame(7, b'not json!')",
-     "malformed heartbeat: control message is not a JSON object"},
+    {"a heartbeat in JSON instead of 16 binary bytes", "frame(7, b'{\"timestamp\": 0, \"handled\": 0}')",
+     "malformed heartbeat: heartbeat payload is 30 bytes, 16 expected"},
 };
 
 // Writes the fake host into `dir` as an executable script; returns its path.
