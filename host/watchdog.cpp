@@ -153,10 +153,13 @@ void Watchdog::run() {
 	std::unique_lock lock(mutex_);
 	while (!stopping_) {
 		lock.unlock();
-		uint64_t now = now_ns();
 		uint64_t timeout_ms = timeout_ms_.load(std::memory_order_relaxed);
 		Call call;
-		if (read_call(call)) {
+		bool consistent = read_call(call);
+		// Only now: a call read after the clock could have started after it, and its age
+		// would wrap around to centuries.
+		uint64_t now = now_ns();
+		if (consistent) {
 			watch(call, now, timeout_ms);
 		} else {
 			call = Call{};
@@ -186,7 +189,7 @@ void Watchdog::watch(const Call& call, uint64_t now, uint64_t timeout_ms) {
 		return;
 	}
 	if (call.seq != interrupted_seq_) {
-		if (now - call.started_ns < timeout_ms * kNsPerMs) {
+		if (now < call.started_ns || now - call.started_ns < timeout_ms * kNsPerMs) {
 			return;
 		}
 		send_log(describe(call.kind, call.subject) + " has run for " + std::to_string(timeout_ms) +

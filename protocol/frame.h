@@ -57,6 +57,9 @@ public:
 	std::span<uint8_t> prepare(size_t want);
 	void commit(size_t written);
 
+	// Makes room up front, so that prepare() within it never allocates.
+	void reserve(size_t bytes) { buffer_.reserve(bytes); }
+
 	// Appends bytes that arrived elsewhere (tests, fuzzing, blocking reads).
 	void feed(std::span<const uint8_t> bytes);
 

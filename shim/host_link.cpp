@@ -14,6 +14,11 @@ namespace mmpy::shim {
 
 namespace {
 
+// Per read: 4096 events of the host's outputs.
+constexpr size_t kReadChunk = 64 * 1024;
+// ShimInstance::kOutboxLimit (256 KiB) plus the inputs of a busy core iteration on top.
+constexpr size_t kOutboxReserve = 512 * 1024;
+
 int64_t now_ms() {
 	timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -34,6 +39,11 @@ void HostLink::adopt(int fd) {
 	outbox_.clear();
 	outbox_sent_ = 0;
 	decoder_ = protocol::FrameDecoder();
+	// Room for the largest frame plus a read, and for the inputs the shim queues before it
+	// holds them back: the buffers never grow during the show, so the shim allocates nothing
+	// then. Pages are only resident once used.
+	decoder_.reserve(protocol::kHeaderSize + protocol::kMaxPayload + kReadChunk);
+	outbox_.reserve(kOutboxReserve);
 }
 
 void HostLink::close() {
@@ -66,16 +76,16 @@ bool HostLink::flush(std::string& error) {
 	return true;
 }
 
+// One read per call, dispatched before the next: reading on while the buffer is full would
+// grow it with every burst the host sends, and the shim must not allocate in steady state.
+// The core's poll reports the socket readable again for whatever is left.
 bool HostLink::receive(std::string& error) {
 	for (;;) {
-		auto space = decoder_.prepare(64 * 1024);
+		auto space = decoder_.prepare(kReadChunk);
 		ssize_t got = recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
 		if (got > 0) {
 			decoder_.commit(static_cast<size_t>(got));
-			if (static_cast<size_t>(got) < space.size()) {
-				return true;
-			}
-			continue;
+			return true;
 		}
 		if (got == 0) {
 			error.clear();

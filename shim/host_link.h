@@ -30,8 +30,8 @@ public:
 	// connection broke (error says how).
 	bool flush(std::string& error);
 
-	// Non-blocking read of everything available into the decoder. False on end of stream
-	// (error empty) or a read error.
+	// Non-blocking read of what is available, up to kReadChunk bytes, into the decoder.
+	// False on end of stream (error empty) or a read error.
 	bool receive(std::string& error);
 
 	// Hands every whole frame received so far to `handle`; false if the stream is
