@@ -61,15 +61,6 @@ inline CoreOptions for_memory_measurement() {
 	return options;
 }
 
-// `stats` from the test core: its resident memory in kB.
-inline long core_rss_kb(CoreProcess& core) {
-	core.send("stats");
-	auto line = core.process().wait_stdout(matches("^stats rss_kb="));
-	INFO(core.transcript());
-	REQUIRE(line);
-	return std::atol(line->c_str() + std::strlen("stats rss_kb="));
-}
-
 // One `stats` line of the test core as its NAME=VALUE fields: rss_kb, events and, per backend
 // that ran, NAME.allocs and the like (tools/mmcore/test_commands.h).
 inline std::map<std::string, long long> core_stats(CoreProcess& core) {
@@ -86,6 +77,11 @@ inline std::map<std::string, long long> core_stats(CoreProcess& core) {
 		}
 	}
 	return fields;
+}
+
+// `stats` from the test core: its resident memory in kB.
+inline long core_rss_kb(CoreProcess& core) {
+	return static_cast<long>(core_stats(core)["rss_kb"]);
 }
 
 // A plain client connection to a Unix socket (a listener), for tests that speak raw bytes.
