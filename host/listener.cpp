@@ -17,6 +17,9 @@ namespace mmpy::host {
 
 namespace {
 
+// Most instance hosts one listener serves at a time: each is a process.
+constexpr size_t kMaxInstanceHosts = 256;
+
 struct Listener {
 	uv_loop_t* loop;
 	ListenSocket socket;
@@ -99,9 +102,9 @@ void on_connection(uv_stream_t* server, int status) {
 		log_line(std::string("accept failed: ") + uv_strerror(rc));
 	} else if (!peer_allowed(fd, refusal)) {
 		log_line(refusal);
-	} else if (listener->children.size() >= protocol::kMaxInstances) {
+	} else if (listener->children.size() >= kMaxInstanceHosts) {
 		// Every connection is a process: a runaway client must not fork the machine to death.
-		log_line("refused a connection: " + std::to_string(protocol::kMaxInstances) +
+		log_line("refused a connection: " + std::to_string(kMaxInstanceHosts) +
 		         " instance hosts already run; stop a core or start another listener");
 	} else {
 		start_instance_host(listener, fd);

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <string>
 
-#include "frame.h"
+#include "handshake.h"
 #include "listener.h"
 #include "log.h"
 #include "parent_death.h"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "frame.h"
+#include "handshake.h"
 
 namespace mmpy::protocol {
 
@@ -100,14 +101,5 @@ bool parse(std::span<const uint8_t> payload, Started& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Log& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error);
-
-// Longest channel, instance, option or module name either side accepts.
-inline constexpr size_t kMaxNameLength = 1024;
-// Most channels one instance may have (32 DMX universes' worth): the channel table must
-// fit in one frame, and a runaway config or module must not grow either side without end.
-inline constexpr size_t kMaxChannels = 16384;
-// Most [python NAME] instances one core may have, and one listener may serve at a time:
-// each is a process.
-inline constexpr size_t kMaxInstances = 256;
 
 }  // namespace mmpy::protocol

@@ -14,11 +14,6 @@
 
 namespace mmpy::protocol {
 
-inline constexpr size_t kBatchHeaderSize = 16;
-inline constexpr size_t kEventSize = 16;
-// The most events a batch can hold within kMaxPayload.
-inline constexpr uint32_t kMaxBatchEvents = (kMaxPayload - kBatchHeaderSize) / kEventSize;
-
 struct Event {
 	uint32_t channel;
 	double value;

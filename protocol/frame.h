@@ -7,15 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "protocol_limits.h"
+
 namespace mmpy::protocol {
-
-// Bumped whenever a frame layout or a control message changes incompatibly.
-inline constexpr uint32_t kVersion = 2;
-
-// Largest payload either side accepts; a peer announcing more is cut off.
-inline constexpr uint32_t kMaxPayload = 1u << 20;
-
-inline constexpr size_t kHeaderSize = 8;
 
 enum class FrameType : uint16_t {
 	// Control messages, JSON payloads except Heartbeat's 16 binary bytes (see control.h).

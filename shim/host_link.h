@@ -1,19 +1,27 @@
-// The shim's end of one host connection. Before the show it may wait (with a deadline)
-// for an answer; once the show runs it never blocks: writes go as far as the socket
-// takes them and the rest waits in a bounded outbox.
+// The shim's end of one host connection, on the protocol's framed stream. Before the show it
+// may wait (with a deadline) for an answer; once the show runs it never blocks: writes go as
+// far as the socket takes them and the rest waits in the outbox.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <string>
+#include <optional>
 #include <vector>
 
-#include "frame.h"
+#include "outcomes.h"
+#include "stream.h"
 
 namespace mmpy::shim {
 
 class HostLink {
 public:
+	// Room for the inputs the shim queues before it holds them back per channel, and for a
+	// busy core iteration's inputs on top: the outbox never grows during the show.
+	static constexpr size_t kOutboxReserve = 512 * 1024;
+
+	// Handles one frame; a loss ends the dispatch (and the connection).
+	using FrameHandler = std::function<std::optional<HostLoss>(const protocol::Frame&)>;
+
 	~HostLink();
 
 	// Takes ownership of a connected socket.
@@ -23,37 +31,34 @@ public:
 	bool connected() const { return fd_ >= 0; }
 
 	// Frames to send are appended here, then flush() writes them.
-	std::vector<uint8_t>& outbox() { return outbox_; }
-	bool has_unsent() const { return !outbox_.empty(); }
+	std::vector<uint8_t>& outbox() { return stream_.outbox(); }
+	size_t unsent() const { return stream_.unsent(); }
 
-	// Non-blocking write of as much of the outbox as the socket takes. False if the
-	// connection broke (error says how).
-	bool flush(std::string& error);
+	// Non-blocking write of as much of the outbox as the socket takes.
+	std::optional<HostLoss> flush();
 
-	// Non-blocking read of what is available, up to kReadChunk bytes, into the decoder.
-	// False on end of stream (error empty) or a read error.
-	bool receive(std::string& error);
+	// Non-blocking: one read of what is available, then every whole frame to `handle`.
+	// A loss if the stream broke, ended, or `handle` gave one.
+	std::optional<HostLoss> receive(const FrameHandler& handle);
 
-	// Hands every whole frame received so far to `handle`; false if the stream is
-	// malformed or `handle` asked to stop.
-	bool dispatch(const std::function<bool(const protocol::Frame&)>& handle, std::string& error);
+	// Hands every whole frame received so far to `handle`.
+	std::optional<HostLoss> dispatch(const FrameHandler& handle);
 
 	// Configuration and shutdown only: writes the outbox and waits until a frame of type
-	// `wanted` arrives, dispatching every other frame to `other`. The wanted frame's payload
-	// is copied into `payload`. With `quiet_ms`, a host that sends nothing at all for that
-	// long (a healthy one sends heartbeats) is given up early.
-	bool exchange(protocol::FrameType wanted, std::vector<uint8_t>& payload, int timeout_ms,
-	              const std::function<bool(const protocol::Frame&)>& other, std::string& error, int quiet_ms = 0);
+	// `wanted` arrives (its payload copied into `payload`), handing every other frame to
+	// `other`. With `quiet_ms`, a host that sends nothing at all for that long (a healthy
+	// one sends heartbeats) is given up early.
+	std::optional<HostLoss> exchange(protocol::FrameType wanted, std::vector<uint8_t>& payload, int timeout_ms,
+	                                 const FrameHandler& other, int quiet_ms = 0);
 
-	// Calls `take` for every frame of the outbox the host cannot have received whole, so
-	// that the events in them can be sent again to the next host.
-	void for_each_unsent_frame(const std::function<void(const protocol::Frame&)>& take) const;
+	// Calls `take` for every frame of the outbox the host cannot have received whole.
+	void for_each_unsent_frame(const std::function<void(const protocol::Frame&)>& take) const {
+		stream_.for_each_unsent_frame(take);
+	}
 
 private:
 	int fd_ = -1;
-	std::vector<uint8_t> outbox_;
-	size_t outbox_sent_ = 0;
-	protocol::FrameDecoder decoder_;
+	protocol::FrameStream stream_;
 };
 
 }  // namespace mmpy::shim

@@ -7,18 +7,32 @@
 #include <string>
 #include <vector>
 
-#include "control.h"
-#include "host_process.h"
+#include "clock.h"
+#include "host_reach.h"
+#include "log_lines.h"
 #include "midimonster.h"
 #include "shim_instance.h"
-#include "shim_log.h"
 
-using mmpy::shim::BackendOptions;
 using mmpy::shim::ShimInstance;
+namespace log_lines = mmpy::shim::log_lines;
 
 namespace {
 
+// How the shim reaches hosts, from the [backend python] section.
+struct BackendOptions {
+	std::string host;    // spawn mode: the executable ("" = find it)
+	std::string socket;  // attach mode: a listening mm-pyhost
+};
+
+struct CoreClock final : mmpy::shim::Clock {
+	uint64_t now() const override { return mm_timestamp(); }
+};
+
+// Most [python NAME] instances one core may have: each runs a process of its own.
+constexpr size_t kMaxInstances = 256;
+
 BackendOptions options;
+const CoreClock core_clock;
 std::vector<ShimInstance*> instances;
 
 ShimInstance* of(instance* inst) {
@@ -41,15 +55,15 @@ std::string absolute_in_config_folder(const std::string& path, bool bare_name_is
 int python_configure(char* option, char* value) {
 	std::string name = option;
 	if (name != "host" && name != "socket") {
-		SHIM_LOG("Unknown backend option '%s' in [backend python] (known: host, socket)", option);
+		log_lines::plain("Unknown backend option '%s' in [backend python] (known: host, socket)", option);
 		return 1;
 	}
 	if (!instances.empty()) {
-		SHIM_LOG("Backend option '%s' must come before the first [python ...] section", option);
+		log_lines::plain("Backend option '%s' must come before the first [python ...] section", option);
 		return 1;
 	}
 	if (std::string(value).empty()) {
-		SHIM_LOG("Backend option '%s' needs a path", option);
+		log_lines::plain("Backend option '%s' needs a path", option);
 		return 1;
 	}
 	(name == "host" ? options.host : options.socket) = absolute_in_config_folder(value, name == "host");
@@ -59,12 +73,18 @@ int python_configure(char* option, char* value) {
 // [python NAME]: every instance gets a host of its own. The core names the instance only
 // after this returns, so the host is reached at the instance's first option (or at start).
 int python_instance(instance* inst) {
-	if (instances.size() >= mmpy::protocol::kMaxInstances) {
-		SHIM_LOG("More than %zu [python ...] instances: each runs a process of its own; merge instances",
-		         mmpy::protocol::kMaxInstances);
+	if (instances.size() >= kMaxInstances) {
+		log_lines::plain("More than %zu [python ...] instances: each runs a process of its own; merge instances",
+		         kMaxInstances);
 		return 1;
 	}
-	auto shim = std::make_unique<ShimInstance>(inst);
+	std::unique_ptr<mmpy::shim::HostReach> reach;
+	if (options.socket.empty()) {
+		reach = std::make_unique<mmpy::shim::SpawnedHost>(options.host);
+	} else {
+		reach = std::make_unique<mmpy::shim::AttachedHost>(options.socket);
+	}
+	auto shim = std::make_unique<ShimInstance>(inst, std::move(reach), core_clock);
 	inst->impl = shim.get();
 	instances.push_back(shim.release());
 	return 0;
@@ -73,12 +93,12 @@ int python_instance(instance* inst) {
 // Reaches the instance's host unless that happened already; says how to fix a failure.
 bool ensure_host(instance* inst) {
 	std::string error;
-	if (of(inst)->connected() || of(inst)->connect(options, error)) {
+	if (of(inst)->connected() || of(inst)->connect(error)) {
 		return true;
 	}
-	SHIM_LOG("%s: %s", inst->name, error.c_str());
+	log_lines::plain("%s: %s", inst->name, error.c_str());
 	if (options.socket.empty()) {
-		SHIM_LOG("%s: set 'host = /path/to/mm-pyhost' in [backend python] if the host is installed elsewhere",
+		log_lines::plain("%s: set 'host = /path/to/mm-pyhost' in [backend python] if the host is installed elsewhere",
 		         inst->name);
 	}
 	return false;
@@ -90,7 +110,7 @@ int python_configure_instance(instance* inst, char* option, char* value) {
 	}
 	std::string error;
 	if (!of(inst)->configure(option, value, error)) {
-		SHIM_LOG("%s: %s", inst->name, error.c_str());
+		log_lines::plain("%s: %s", inst->name, error.c_str());
 		return 1;
 	}
 	return 0;
@@ -100,7 +120,7 @@ channel* python_channel(instance* inst, char* spec, uint8_t) {
 	std::string error;
 	channel* mapped = of(inst)->map_channel(spec, error);
 	if (!mapped) {
-		SHIM_LOG("%s: %s", inst->name, error.c_str());
+		log_lines::plain("%s: %s", inst->name, error.c_str());
 	}
 	return mapped;
 }
@@ -128,7 +148,7 @@ int python_start(size_t count, instance** list) {
 		}
 		std::string error;
 		if (!of(list[i])->start(error)) {
-			SHIM_LOG("%s: %s", list[i]->name, error.c_str());
+			log_lines::plain("%s: %s", list[i]->name, error.c_str());
 			return 1;
 		}
 	}
@@ -159,7 +179,7 @@ uint32_t python_interval() {
 }  // namespace
 
 extern "C" MM_PLUGIN_API int init(void) {
-	mmpy::shim::remember_plugin_folder();
+	mmpy::shim::SpawnedHost::remember_plugin_folder();
 	backend python = {};
 	python.name = const_cast<char*>("python");
 	python.conf = python_configure;
@@ -172,7 +192,7 @@ extern "C" MM_PLUGIN_API int init(void) {
 	python.shutdown = python_shutdown;
 	python.interval = python_interval;
 	if (mm_backend_register(python)) {
-		SHIM_LOG("Failed to register the python backend (is another python.so loaded?)");
+		log_lines::plain("Failed to register the python backend (is another python.so loaded?)");
 		return 1;
 	}
 	return 0;

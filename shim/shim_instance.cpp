@@ -1,6 +1,5 @@
 #include "shim_instance.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,81 +8,59 @@
 
 #include "control.h"
 #include "events.h"
-#include "host_process.h"
-#include "shim_log.h"
+#include "log_lines.h"
 
 namespace mmpy::shim {
 
 using protocol::FrameType;
 
+namespace {
 
-ShimInstance::ShimInstance(instance* core_instance) : core_(core_instance) {
-	// create() runs while the core is inside the configuration file's folder.
+// create() runs while the core is inside the configuration file's folder.
+std::string current_folder() {
 	char directory[PATH_MAX];
-	directory_ = getcwd(directory, sizeof(directory)) ? directory : ".";
+	return getcwd(directory, sizeof(directory)) ? directory : ".";
 }
 
-ShimInstance::~ShimInstance() {
-	for (pid_t pid : {pid_, dying_pid_}) {
-		if (pid > 0) {
-			kill(pid, SIGKILL);
-			reap_host(pid, 1000);
-		}
-	}
-}
+}  // namespace
 
-protocol::ShimHello ShimInstance::hello_message() const {
-	protocol::ShimHello hello;
-	hello.instance = core_->name;
-	hello.directory = directory_;
-	hello.timestamp = mm_timestamp();
-	return hello;
-}
+ShimInstance::ShimInstance(instance* core_instance, std::unique_ptr<HostReach> reach, const Clock& clock)
+    : core_(core_instance),
+      clock_(clock),
+      reach_(std::move(reach)),
+      conversation_(current_folder()),
+      supervisor_(*reach_, clock) {}
 
-bool ShimInstance::connect(const BackendOptions& options, std::string& error) {
+bool ShimInstance::connect(std::string& error) {
 	if (std::strlen(core_->name) > protocol::kMaxNameLength) {
 		error = "instance names are limited to " + std::to_string(protocol::kMaxNameLength) + " bytes";
 		return false;
 	}
-	options_ = options;
-	int fd;
-	if (!options.socket.empty()) {
-		fd = connect_host(options.socket, error);
-	} else {
-		fd = spawn_host(locate_host(options.host), pid_, error);
-	}
+	int fd = reach_->open(error);
 	if (fd < 0) {
 		return false;
 	}
 	link_.adopt(fd);
-
-	protocol::encode(link_.outbox(), hello_message());
+	conversation_.hello(link_.outbox(), name(), clock_.now());
 	std::vector<uint8_t> payload;
-	if (!link_.exchange(FrameType::Hello, payload, kHelloTimeoutMs,
-	                    [this](const protocol::Frame& f) { return on_frame(f); }, error)) {
-		error = "no answer from the host: " + (host_error_.empty() ? error : host_error_);
+	if (auto loss = link_.exchange(FrameType::Hello, payload, kHelloTimeoutMs, frame_handler())) {
+		error = "no answer from the host: " + describe(*loss, "the host");
 		return false;
 	}
 	protocol::HostHello reply;
-	if (!protocol::parse(payload, reply, error)) {
+	if (auto loss = conversation_.check_hello(payload, reply)) {
+		error = describe(*loss);
 		return false;
 	}
-	if (reply.version != protocol::kVersion) {
-		error = "protocol version mismatch: this python.so speaks version " + std::to_string(protocol::kVersion) +
-		        ", the host " + std::to_string(reply.version) + "; install matching versions of python.so and mm-pyhost";
-		return false;
-	}
-	SHIM_LOG("%s: mm-pyhost %lld ready (Python %s)", name(), static_cast<long long>(reply.pid), reply.python.c_str());
+	log_lines::host_ready(name(), reply.pid, reply.python);
 	return true;
 }
 
 bool ShimInstance::configure(const std::string& option, const std::string& value, std::string& error) {
 	protocol::encode(link_.outbox(), protocol::Configure{option, value});
 	std::vector<uint8_t> payload;
-	if (!link_.exchange(FrameType::ConfigureResult, payload, kConfigureTimeoutMs,
-	                    [this](const protocol::Frame& f) { return on_frame(f); }, error)) {
-		error = "the host failed while applying '" + option + " = " + value + "': " +
-		        (host_error_.empty() ? error : host_error_);
+	if (auto loss = link_.exchange(FrameType::ConfigureResult, payload, kConfigureTimeoutMs, frame_handler())) {
+		error = "the host failed while applying '" + option + " = " + value + "': " + describe(*loss, "the host");
 		return false;
 	}
 	protocol::ConfigureResult result;
@@ -91,49 +68,39 @@ bool ShimInstance::configure(const std::string& option, const std::string& value
 		return false;
 	}
 	// Channels that output() created at import time exist from now on, as in the core.
-	for (const auto& output : result.outputs) {
-		if (by_name_.find(output.first) == by_name_.end() && channels_.size() >= protocol::kMaxChannels) {
-			error = "the module created more than " + std::to_string(protocol::kMaxChannels) + " channels";
+	for (const auto& [channel_name, value] : result.outputs) {
+		if (channels_.admit(channel_name) != protocol::Admission::Admitted) {
+			error = "the module created a channel the core cannot take: " + describe(channels_.admit(channel_name), channel_name);
 			return false;
 		}
-		ChannelState& channel = channels_[add_channel(output.first)];
-		channel.output = output.second;
+		map_channel(channel_name, error);
+		auto& channel = channels_[*channels_.find(channel_name)];
+		channel.output = value;
 		channel.has_output = true;
 	}
 	if (!result.ok) {
 		error = result.error;
 		return false;
 	}
-	configuration_.push_back({option, value});
+	conversation_.accepted({option, value});
 	return true;
 }
 
-uint32_t ShimInstance::add_channel(const std::string& spec) {
-	auto found = by_name_.find(spec);
-	if (found != by_name_.end()) {
-		return found->second;
-	}
-	uint32_t id = static_cast<uint32_t>(channels_.size());
-	ChannelState channel;
-	channel.name = spec;
-	channel.core = mm_channel(core_, id, 1);
-	channels_.push_back(std::move(channel));
-	by_name_.emplace(spec, id);
-	return id;
-}
-
 channel* ShimInstance::map_channel(const std::string& spec, std::string& error) {
-	if (spec.size() > protocol::kMaxNameLength) {
-		error = "channel names are limited to " + std::to_string(protocol::kMaxNameLength) + " bytes; '" +
-		        spec.substr(0, 40) + "...' is " + std::to_string(spec.size());
+	protocol::Admission admission = channels_.admit(spec);
+	if (admission != protocol::Admission::Admitted) {
+		error = describe(admission, spec);
+		if (admission == protocol::Admission::TableFull) {
+			error += " (split the channels over several instances)";
+		}
 		return nullptr;
 	}
-	if (by_name_.find(spec) == by_name_.end() && channels_.size() >= protocol::kMaxChannels) {
-		error = "an instance has at most " + std::to_string(protocol::kMaxChannels) + " channels; '" + spec +
-		        "' would be one more (split the channels over several instances)";
-		return nullptr;
+	bool known = channels_.find(spec).has_value();
+	uint32_t id = channels_.add(spec);
+	if (!known) {
+		channels_[id].core = mm_channel(core_, id, 1);
 	}
-	return channels_[add_channel(spec)].core;
+	return channels_[id].core;
 }
 
 // The channel table with every value the host should know: the last input it was sent
@@ -141,11 +108,11 @@ channel* ShimInstance::map_channel(const std::string& spec, std::string& error) 
 // answer as before.
 protocol::Start ShimInstance::start_message(bool restart) const {
 	protocol::Start start;
-	start.timestamp = mm_timestamp();
+	start.timestamp = clock_.now();
 	start.restart = restart;
+	start.channels = channels_.list();
 	for (uint32_t id = 0; id < channels_.size(); id++) {
-		const ChannelState& channel = channels_[id];
-		start.channels.emplace_back(id, channel.name);
+		const auto& channel = channels_[id];
 		if (channel.has_input) {
 			start.inputs.emplace_back(id, channel.host_input);
 		}
@@ -156,58 +123,69 @@ protocol::Start ShimInstance::start_message(bool restart) const {
 	return start;
 }
 
+bool ShimInstance::manage(bool watch) {
+	if (watch == managed_) {
+		return true;
+	}
+	if (mm_manage_fd(link_.fd(), const_cast<char*>("python"), watch ? 1 : 0, watch ? this : nullptr) != 0 && watch) {
+		return false;
+	}
+	managed_ = watch;
+	return true;
+}
+
 bool ShimInstance::start(std::string& error) {
 	if (!protocol::encode(link_.outbox(), start_message(false))) {
 		error = "the channel table is larger than one frame may be";
 		return false;
 	}
 	std::vector<uint8_t> payload;
-	if (!link_.exchange(FrameType::Started, payload, kConfigureTimeoutMs,
-	                    [this](const protocol::Frame& f) { return on_frame(f); }, error)) {
-		error = "the host did not start: " + (host_error_.empty() ? error : host_error_);
+	if (auto loss = link_.exchange(FrameType::Started, payload, kConfigureTimeoutMs, frame_handler())) {
+		error = "the host did not start: " + describe(*loss, "the host");
 		return false;
 	}
-	started_ = true;
-	if (mm_manage_fd(link_.fd(), const_cast<char*>("python"), 1, this) != 0) {
+	routed_ = true;
+	if (!manage(true)) {
 		error = "the core cannot watch the host's socket";
 		return false;
 	}
-	managed_ = true;
-	state_ = State::Up;
-	uint64_t now = mm_timestamp();
-	restart_.host_up(now);
-	heard_at_ = now;
+	phase_ = Phase::Up;
+	supervisor_.up();
 	// The initial outputs usually came with the answer; push them now.
-	std::string ignored;
-	link_.dispatch([this](const protocol::Frame& f) { return on_frame(f); }, ignored);
+	link_.dispatch(frame_handler());
 	return true;
 }
 
+void ShimInstance::send(uint32_t id, protocol::BatchWriter& batch) {
+	auto& channel = channels_[id];
+	batch.add(id, channel.input);
+	channel.host_input = channel.input;
+	sent_events_++;
+}
+
 void ShimInstance::deliver(size_t count, channel** channels, channel_value* values) {
-	if (state_ == State::Configuring || state_ == State::Stopped) {
+	if (phase_ == Phase::Configuring || phase_ == Phase::Stopped) {
 		return;
 	}
 	// Straight to the host when it is up and keeping pace; held per channel otherwise.
-	bool direct = state_ == State::Up && held_.empty() && link_.outbox().size() <= kOutboxLimit;
+	bool direct = phase_ == Phase::Up && held_.empty() && link_.unsent() <= kOutboxLimit;
 	std::optional<protocol::BatchWriter> batch;
 	if (direct) {
-		batch.emplace(link_.outbox(), FrameType::Inputs, mm_timestamp());
+		batch.emplace(link_.outbox(), FrameType::Inputs, clock_.now());
 	}
 	for (size_t i = 0; i < count; i++) {
-		uint32_t id = static_cast<uint32_t>(channels[i]->ident);
-		if (id >= channels_.size()) {
+		auto id = static_cast<uint32_t>(channels[i]->ident);
+		if (!channels_.contains(id)) {
 			continue;
 		}
-		ChannelState& channel = channels_[id];
+		auto& channel = channels_[id];
 		channel.input = values[i].normalised;
 		channel.has_input = true;
-		if (!direct) {
-			hold(id);
-			continue;
+		if (direct) {
+			send(id, *batch);
+		} else {
+			held_.hold(id);
 		}
-		batch->add(id, channel.input);
-		channel.host_input = channel.input;
-		sent_events_++;
 	}
 	if (batch) {
 		batch->finish();
@@ -215,41 +193,25 @@ void ShimInstance::deliver(size_t count, channel** channels, channel_value* valu
 	}
 }
 
-void ShimInstance::hold(uint32_t id) {
-	held_events_++;
-	if (!channels_[id].pending) {
-		channels_[id].pending = true;
-		held_.push_back(id);
-	}
-}
-
 // Sends the newest value of every channel that waited, once the host is up and the
 // socket takes it again.
 void ShimInstance::send_held() {
-	if (state_ != State::Up || held_.empty() || link_.outbox().size() > kOutboxLimit) {
+	if (phase_ != Phase::Up || held_.empty() || link_.unsent() > kOutboxLimit) {
 		return;
 	}
-	protocol::BatchWriter batch(link_.outbox(), FrameType::Inputs, mm_timestamp());
-	for (uint32_t id : held_) {
-		ChannelState& channel = channels_[id];
-		batch.add(id, channel.input);
-		channel.host_input = channel.input;
-		channel.pending = false;
-		sent_events_++;
-	}
+	uint64_t events = held_.events();
+	size_t channels = held_.channels();
+	protocol::BatchWriter batch(link_.outbox(), FrameType::Inputs, clock_.now());
+	held_.release([&](uint32_t id) { send(id, batch); });
 	batch.finish();
-	if (held_events_ > held_.size()) {
-		SHIM_LOG("%s: %llu input events waited for the host; it got the latest value of each of their %zu channels",
-		         name(), static_cast<unsigned long long>(held_events_), held_.size());
+	if (events > channels) {
+		log_lines::held_inputs_sent(name(), events, channels);
 	}
-	held_.clear();
-	held_events_ = 0;
 }
 
 void ShimInstance::write_or_lose() {
-	std::string error;
-	if (!link_.flush(error)) {
-		lost(error, false);
+	if (auto loss = link_.flush()) {
+		lost(*loss);
 	}
 }
 
@@ -257,15 +219,8 @@ void ShimInstance::on_readable() {
 	if (!link_.connected()) {
 		return;
 	}
-	std::string error;
-	bool open = link_.receive(error);
-	std::string frame_error;
-	if (!link_.dispatch([this](const protocol::Frame& f) { return on_frame(f); }, frame_error)) {
-		lost(frame_error.empty() ? host_error_ : frame_error, true);
-		return;
-	}
-	if (!open) {
-		lost(error.empty() ? "it closed the connection" : error, false);
+	if (auto loss = link_.receive(frame_handler())) {
+		lost(*loss);
 		return;
 	}
 	send_held();
@@ -273,16 +228,18 @@ void ShimInstance::on_readable() {
 }
 
 void ShimInstance::tick() {
-	uint64_t now = mm_timestamp();
-	if (state_ == State::Down) {
-		if (dying_pid_ > 0) {
-			finish_reaping(now);
-		} else if (now >= retry_at_) {
-			bring_back(now);
+	uint64_t now = clock_.now();
+	if (phase_ == Phase::Down) {
+		Supervisor::Step step = supervisor_.tick();
+		if (step.report) {
+			log_lines::outage(name(), step.report->outage, step.report->retry);
+		}
+		if (step.attempt) {
+			bring_back();
 		}
 		return;
 	}
-	if (state_ != State::Up && state_ != State::Replaying) {
+	if (phase_ != Phase::Up && phase_ != Phase::Replaying) {
 		return;
 	}
 	if (now - last_heartbeat_ >= kHeartbeatMs) {
@@ -291,31 +248,33 @@ void ShimInstance::tick() {
 	}
 	send_held();
 	write_or_lose();
-	if (state_ == State::Up) {
-		watch_heartbeat(now);
-	} else if (state_ == State::Replaying && now >= replay_deadline_) {
-		lost("it did not finish starting within " + std::to_string(kConfigureTimeoutMs / 1000) + " s", true);
+	if (phase_ == Phase::Up && supervisor_.silent()) {
+		on_readable();  // the core may have been busy elsewhere; read before judging
+		if (phase_ == Phase::Up && supervisor_.silent()) {
+			lost(HostLoss{HostLoss::Kind::Silent, 0, Supervisor::kSilenceMs});
+		}
+	} else if (phase_ == Phase::Replaying && supervisor_.start_overdue()) {
+		lost(HostLoss{HostLoss::Kind::StartOverdue, 0, Supervisor::kStartMs});
 	}
 }
 
 uint32_t ShimInstance::wants_tick_within() const {
-	uint64_t now = mm_timestamp();
-	switch (state_) {
-	case State::Down:
-		if (dying_pid_ > 0) {
+	switch (phase_) {
+	case Phase::Down:
+		if (supervisor_.reaping()) {
 			return kBusyTickMs;
 		}
-		return static_cast<uint32_t>(std::clamp<uint64_t>(retry_at_ > now ? retry_at_ - now : 0, 1, kHeartbeatMs));
-	case State::Up:
-	case State::Replaying:
-		return link_.has_unsent() || !held_.empty() ? kBusyTickMs : kHeartbeatMs;
+		return static_cast<uint32_t>(std::clamp<uint64_t>(supervisor_.until_attempt(), 1, kHeartbeatMs));
+	case Phase::Up:
+	case Phase::Replaying:
+		return link_.unsent() > 0 || !held_.empty() ? kBusyTickMs : kHeartbeatMs;
 	default:
 		return kHeartbeatMs;
 	}
 }
 
-bool ShimInstance::on_frame(const protocol::Frame& frame) {
-	heard_at_ = mm_timestamp();
+std::optional<HostLoss> ShimInstance::on_frame(const protocol::Frame& frame) {
+	supervisor_.heard();
 	std::string error;
 	switch (frame.type) {
 	case FrameType::Outputs:
@@ -323,112 +282,181 @@ bool ShimInstance::on_frame(const protocol::Frame& frame) {
 	case FrameType::Log: {
 		protocol::Log line;
 		if (!protocol::parse(frame.payload, line, error)) {
-			host_error_ = "malformed log frame: " + error;
-			return false;
+			return HostLoss{HostLoss::Kind::Misbehaved, "malformed log frame: " + error};
 		}
-		log_printf(line.level == 1 ? 1 : 0, const_cast<char*>("python"), const_cast<char*>("%s: %s\n"), name(),
-		           line.text.c_str());
-		return true;
+		log_lines::python(name(), line.level, line.text);
+		return std::nullopt;
 	}
 	case FrameType::Heartbeat: {
 		protocol::Heartbeat alive;
 		if (!protocol::parse(frame.payload, alive, error)) {
-			host_error_ = "malformed heartbeat: " + error;
-			return false;
+			return HostLoss{HostLoss::Kind::Misbehaved, "malformed heartbeat: " + error};
 		}
 		handled_events_ = alive.handled;
-		return true;
+		return std::nullopt;
 	}
 	case FrameType::Error: {
 		protocol::Error message;
-		host_error_ = protocol::parse(frame.payload, message, error) ? message.reason : error;
-		return false;
+		return HostLoss{HostLoss::Kind::Stopped, protocol::parse(frame.payload, message, error) ? message.reason : error};
 	}
 	case FrameType::Hello:
 	case FrameType::ConfigureResult:
 	case FrameType::Started:
-		if (state_ == State::Replaying) {
+		if (phase_ == Phase::Replaying) {
 			return on_replay_answer(frame);
 		}
-		if (state_ == State::Stopped) {
-			return true;  // a host shut down while it was coming back
+		if (phase_ == Phase::Stopped) {
+			return std::nullopt;  // a host shut down while it was coming back
 		}
 		[[fallthrough]];
 	default:
-		host_error_ = std::string("unexpected ") + protocol::frame_type_name(static_cast<uint16_t>(frame.type)) +
-		              " frame from the host";
-		return false;
+		return HostLoss{HostLoss::Kind::Misbehaved, std::string("unexpected ") + protocol::frame_type_name(static_cast<uint16_t>(frame.type)) +
+		                    " frame from the host"};
 	}
 }
 
 // Routes the host's outputs into the core. A batch that is malformed or names a channel
 // we never gave out means the host cannot be trusted: the connection ends.
-bool ShimInstance::on_outputs(std::span<const uint8_t> payload) {
+std::optional<HostLoss> ShimInstance::on_outputs(std::span<const uint8_t> payload) {
 	protocol::BatchView batch;
 	std::string error;
 	if (!protocol::BatchView::parse(payload, batch, error)) {
-		host_error_ = "malformed output batch: " + error;
-		return false;
+		return HostLoss{HostLoss::Kind::Misbehaved, "malformed output batch: " + error};
 	}
 	for (uint32_t i = 0; i < batch.size(); i++) {
-		if (batch[i].channel >= channels_.size()) {
-			host_error_ = "output on channel id " + std::to_string(batch[i].channel) + ", which was never assigned";
-			return false;
+		if (!channels_.contains(batch[i].channel)) {
+			return HostLoss{HostLoss::Kind::Misbehaved, "output on channel id " + std::to_string(batch[i].channel) + ", which was never assigned"};
 		}
 	}
 	for (uint32_t i = 0; i < batch.size(); i++) {
 		protocol::Event event = batch[i];
-		ChannelState& state = channels_[event.channel];
-		state.output = event.value;
-		state.has_output = true;
-		if (started_) {
+		auto& channel = channels_[event.channel];
+		channel.output = event.value;
+		channel.has_output = true;
+		if (routed_) {
 			channel_value value{};
 			value.raw.dbl = event.value;
 			value.normalised = event.value;
-			mm_channel_event(state.core, value);
+			mm_channel_event(channel.core, value);
 		}
 	}
-	return true;
+	return std::nullopt;
 }
 
-void ShimInstance::unmanage() {
-	if (managed_) {
-		mm_manage_fd(link_.fd(), const_cast<char*>("python"), 0, nullptr);
-		managed_ = false;
+// The host is gone or cannot be trusted any more. Inputs it cannot have received whole go
+// to the next host; before the show, losing it just ends the connection.
+void ShimInstance::lost(HostLoss why) {
+	if (!link_.connected()) {
+		return;
 	}
+	// A host that ended the stream or broke it is gone already; one that misbehaved or went
+	// silent may still run and is killed.
+	bool kill = why.kind != HostLoss::Kind::Closed && why.kind != HostLoss::Kind::ReadFailed &&
+	            why.kind != HostLoss::Kind::WriteFailed;
+	uint64_t resent = 0;
+	link_.for_each_unsent_frame([&](const protocol::Frame& frame) {
+		protocol::BatchView batch;
+		std::string ignored;
+		if (frame.type != FrameType::Inputs || !protocol::BatchView::parse(frame.payload, batch, ignored)) {
+			return;
+		}
+		for (uint32_t i = 0; i < batch.size(); i++) {
+			held_.hold(batch[i].channel);
+			resent++;
+		}
+	});
+	uint64_t delivered = sent_events_ - std::min(sent_events_, resent);
+	manage(false);
+	link_.close();
+
+	Outage outage;
+	outage.why = std::move(why);
+	outage.unconfirmed = delivered - std::min(delivered, handled_events_);
+	if (phase_ != Phase::Up && phase_ != Phase::Replaying) {
+		pid_t pid = reach_->pid();
+		reach_->let_go(kill);
+		log_lines::lost_before_show(name(), pid, outage.why, reach_->end(1000));
+		return;
+	}
+	phase_ = Phase::Down;
+	if (auto report = supervisor_.lost(std::move(outage), kill)) {
+		log_lines::outage(name(), report->outage, report->retry);
+	}
+}
+
+// Starts (or reaches) a new host and gives it, in one go, everything the old one had: the
+// hello, every option line, and the channel table with the last values. The answers arrive
+// while the show goes on; inputs are held until the host says it started.
+void ShimInstance::bring_back() {
+	std::string error;
+	int fd = reach_->open(error);
+	if (fd < 0) {
+		Supervisor::Report report = supervisor_.attempt_failed(HostLoss{HostLoss::Kind::Unreachable, error});
+		log_lines::outage(name(), report.outage, report.retry);
+		return;
+	}
+	link_.adopt(fd);
+	phase_ = Phase::Replaying;
+	if (!manage(true)) {
+		lost(HostLoss{HostLoss::Kind::CannotWatch});
+		return;
+	}
+	if (!conversation_.replay(link_.outbox(), name(), clock_.now(), start_message(true))) {
+		lost(HostLoss{HostLoss::Kind::TableTooLarge});
+		return;
+	}
+	supervisor_.replaying();
+	last_heartbeat_ = clock_.now();
+	sent_events_ = 0;
+	handled_events_ = 0;
+	log_lines::replaying(name(), reach_->pid(), reach_->address());
+	write_or_lose();
+}
+
+// The new host's answers to the replay: its hello, one result per option line, Started.
+std::optional<HostLoss> ShimInstance::on_replay_answer(const protocol::Frame& frame) {
+	Conversation::Answer answer = conversation_.answer(frame);
+	switch (answer.kind) {
+	case Conversation::Answer::Kind::Expected:
+		break;
+	case Conversation::Answer::Kind::Refused:
+		log_lines::replay_refused(name(), answer.line->option, answer.line->value, answer.error);
+		break;
+	case Conversation::Answer::Kind::Started:
+		phase_ = Phase::Up;
+		log_lines::back(name(), supervisor_.up(), channels_.size());
+		break;
+	case Conversation::Answer::Kind::Violation:
+		return answer.loss;
+	}
+	return std::nullopt;
 }
 
 void ShimInstance::shutdown() {
-	State was = state_;
-	state_ = State::Stopped;
+	Phase was = phase_;
+	phase_ = Phase::Stopped;
 	if (link_.connected()) {
 		protocol::encode_empty(link_.outbox(), FrameType::Shutdown);
-		started_ = false;  // outputs of cleanup handlers are not routed
+		routed_ = false;  // outputs of cleanup handlers are not routed
 		std::vector<uint8_t> payload;
-		std::string error;
 		// A hung host gets no full grace period: healthy ones send heartbeats all along.
-		if (!link_.exchange(FrameType::Bye, payload, kShutdownTimeoutMs,
-		                    [this](const protocol::Frame& f) { return on_frame(f); }, error,
-		                    was == State::Configuring ? 0 : static_cast<int>(kSilenceMs))) {
-			SHIM_LOG("%s: the host did not finish its cleanup: %s", name(), error.c_str());
+		int quiet_ms = was == Phase::Configuring ? 0 : static_cast<int>(Supervisor::kSilenceMs);
+		if (auto loss = link_.exchange(FrameType::Bye, payload, kShutdownTimeoutMs, frame_handler(), quiet_ms)) {
+			log_lines::cleanup_unfinished(name(), *loss);
 		}
-		unmanage();
+		manage(false);
 		link_.close();
 	}
 	if (!held_.empty()) {
-		SHIM_LOG("%s: %llu input events on %zu channels never reached a host: the show ended while it was away",
-		         name(), static_cast<unsigned long long>(held_events_), held_.size());
+		log_lines::held_inputs_dropped(name(), held_.events(), held_.channels());
 	}
-	if (pid_ > 0) {
-		std::string how = reap_host(pid_, 2000);
-		if (how.rfind("exited with status 0", 0) != 0) {
-			SHIM_LOG("%s: the host %s", name(), how.c_str());
+	if (reach_->pid() > 0) {
+		if (auto end = reach_->end(2000); end && !end->clean()) {
+			log_lines::host_ended_badly(name(), *end);
 		}
-		pid_ = -1;
 	}
-	if (dying_pid_ > 0) {
-		reap_host(dying_pid_, 0);
-		dying_pid_ = -1;
+	if (reach_->reaping()) {
+		reach_->end(0);
 	}
 }
 

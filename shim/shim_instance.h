@@ -1,37 +1,47 @@
-// One [python NAME] instance as the shim sees it: its channel table with the last input
-// and output values, and its link to the host process that runs its Python. During the
-// show the instance supervises that host: it notices a host that died or hangs, brings
-// it back with the same configuration and values, and holds the inputs meanwhile.
+// One [python NAME] instance as the shim sees it: a composition of the channel table (with
+// the last input and output values), the link to the host, the conversation with it, the
+// supervisor that brings a lost host back, and the inputs held while it is away. The phase
+// machine below is what ties them together; plugin.cpp calls in from the core's callbacks.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
-#include "control.h"
+#include "channel_table.h"
+#include "clock.h"
+#include "conversation.h"
+#include "events.h"
 #include "host_link.h"
+#include "host_reach.h"
+#include "input_coalescer.h"
 #include "midimonster.h"
-#include "restart_policy.h"
+#include "supervisor.h"
 
 namespace mmpy::shim {
 
-// How the shim reaches hosts, from the [backend python] section.
-struct BackendOptions {
-	std::string host;    // spawn mode: the executable ("" = find it)
-	std::string socket;  // attach mode: a listening mm-pyhost
-};
-
 class ShimInstance {
 public:
-	explicit ShimInstance(instance* core_instance);
-	~ShimInstance();
+	// Module imports run while the core waits; numpy alone takes a while on a slow disk.
+	static constexpr int kConfigureTimeoutMs = 60000;
+	static constexpr int kHelloTimeoutMs = 10000;
+	static constexpr int kShutdownTimeoutMs = 10000;
+	static constexpr uint64_t kHeartbeatMs = 1000;
+	// How often the core should come back while bytes or held inputs wait (it only tells
+	// us when the socket is readable, never when it is writable again).
+	static constexpr uint32_t kBusyTickMs = 5;
+	// Past this many unsent bytes, inputs are held per channel instead of queued.
+	static constexpr size_t kOutboxLimit = HostLink::kOutboxReserve / 2;
 
-	// Reach a host (spawn or attach) and say hello. Blocking is fine: configuration time.
-	bool connect(const BackendOptions& options, std::string& error);
+	// Up: the host runs the show. Replaying: a new host is being given the configuration
+	// and values again. Down: no host; the supervisor says when the next one is due.
+	enum class Phase { Configuring, Up, Replaying, Down, Stopped };
+
+	ShimInstance(instance* core_instance, std::unique_ptr<HostReach> reach, const Clock& clock);
+
+	// Reach a host and say hello. Blocking is fine: configuration time.
+	bool connect(std::string& error);
 
 	// conf_instance(): the host applies the option (imports modules right now).
 	bool configure(const std::string& option, const std::string& value, std::string& error);
@@ -58,100 +68,48 @@ public:
 	uint32_t wants_tick_within() const;
 
 	// shutdown(): cleanup handlers run in the host, then the host is gone. Orderly in
-	// every state: up, restarting, hung or away.
+	// every phase: up, restarting, hung or away.
 	void shutdown();
 
 	bool connected() const { return link_.connected(); }
 	const char* name() const { return core_->name; }
+	Phase phase() const { return phase_; }
 
 private:
-	// Test seam for tests/fuzz/fuzz_shim_decoder.cpp only: puts an instance into a show
-	// state (channels, a socket, Up or Replaying) without a host process.
-	friend struct ShimInstanceFuzzAccess;
-
-	// Module imports run while the core waits; numpy alone takes a while on a slow disk.
-	static constexpr int kConfigureTimeoutMs = 60000;
-	static constexpr int kHelloTimeoutMs = 10000;
-	static constexpr int kShutdownTimeoutMs = 10000;
-	static constexpr uint64_t kHeartbeatMs = 1000;
-	// A healthy host says it is alive every 250 ms; this much silence means it hangs.
-	static constexpr uint64_t kSilenceMs = 3000;
-	// A lost host that has not exited after this long is killed.
-	static constexpr uint64_t kReapGraceMs = 1000;
-	// How often the core should come back while bytes or held inputs wait (it only tells
-	// us when the socket is readable, never when it is writable again).
-	static constexpr uint32_t kBusyTickMs = 5;
-	// Past this many unsent bytes, inputs are held per channel instead of queued.
-	static constexpr size_t kOutboxLimit = 256 * 1024;
-
-	// Up: the host runs the show. Replaying: a new host is being given the configuration
-	// and values again. Down: no host; the next attempt is due at retry_at_.
-	enum class State { Configuring, Up, Replaying, Down, Stopped };
-
-	struct ChannelState {
-		std::string name;
+	struct ShimChannel {
 		channel* core = nullptr;
-		double input = 0.0;       // the latest value from the core
-		double host_input = 0.0;  // the latest value written to the host
-		double output = 0.0;
-		bool has_input = false;
-		bool has_output = false;
-		bool pending = false;     // `input` still has to reach the host
+		double host_input = 0.0;  // the latest input written to the host
 	};
 
-	uint32_t add_channel(const std::string& name);
-	bool on_frame(const protocol::Frame& frame);
-	bool on_outputs(std::span<const uint8_t> payload);
-	bool on_replay_answer(const protocol::Frame& frame);
-	void hold(uint32_t id);
+	std::optional<HostLoss> on_frame(const protocol::Frame& frame);
+	std::optional<HostLoss> on_outputs(std::span<const uint8_t> payload);
+	std::optional<HostLoss> on_replay_answer(const protocol::Frame& frame);
+	void send(uint32_t id, protocol::BatchWriter& batch);
 	void send_held();
 	void write_or_lose();
+	bool manage(bool watch);
 	protocol::Start start_message(bool restart) const;
-	protocol::ShimHello hello_message() const;
+	HostLink::FrameHandler frame_handler() {
+		return [this](const protocol::Frame& f) { return on_frame(f); };
+	}
 
-	// supervision.cpp: losing, reaping and bringing back the host.
-	void lost(const std::string& why, bool kill_it);
-	void unmanage();
-	void finish_reaping(uint64_t now);
-	void schedule_retry(uint64_t now, const std::string& what_happened);
-	void bring_back(uint64_t now);
-	void back_up(uint64_t now);
-	void watch_heartbeat(uint64_t now);
+	void lost(HostLoss why);
+	void bring_back();
 
 	instance* core_;
-	std::string directory_;  // the configuration's folder, first on the host's sys.path
-	BackendOptions options_;
+	const Clock& clock_;
+	std::unique_ptr<HostReach> reach_;
+	protocol::ChannelTable<ShimChannel> channels_;
 	HostLink link_;
-	State state_ = State::Configuring;
-	pid_t pid_ = -1;         // spawn mode: our child serving the show
-	bool started_ = false;   // outputs are routed into the core
+	Conversation conversation_;
+	Supervisor supervisor_;
+	InputCoalescer held_;
+	Phase phase_ = Phase::Configuring;
+	bool routed_ = false;    // outputs go into the core
 	bool managed_ = false;   // the core watches our socket
-	std::string host_error_;  // the reason an Error frame gave
-	std::vector<ChannelState> channels_;
-	std::unordered_map<std::string, uint32_t> by_name_;
-	// The option lines the host accepted, given again to every new host.
-	std::vector<protocol::Configure> configuration_;
-
-	// Inputs the host has not got yet, one entry per channel (latest value wins), so memory
-	// stays bounded by the channel count however long the host is slow or away.
-	std::vector<uint32_t> held_;
-	uint64_t held_events_ = 0;
-
-	// Supervision.
-	RestartPolicy restart_;
-	uint64_t last_heartbeat_ = 0;  // we last sent one
-	uint64_t heard_at_ = 0;        // the host last sent anything
-	uint64_t down_since_ = 0;
-	uint64_t retry_at_ = 0;
-	uint64_t replay_deadline_ = 0;
-	size_t replay_answers_ = 0;    // ConfigureResults still expected
-	bool replay_hello_ = false;    // the new host's hello arrived
-	pid_t dying_pid_ = -1;         // a lost host not yet reaped
-	uint64_t dying_since_ = 0;
-	bool dying_killed_ = false;    // we killed it, so how it ended says nothing new
-	std::string dying_why_;
-	uint64_t sent_events_ = 0;     // written to this host
-	uint64_t handled_events_ = 0;  // the host's last count of events it took
+	uint64_t last_heartbeat_ = 0;      // we last sent one
+	uint64_t sent_events_ = 0;         // written to this host
+	uint64_t handled_events_ = 0;      // the host's last count of events it took
 };
 
 }  // namespace mmpy::shim

@@ -1,0 +1,35 @@
+// Every line the shim writes to the core's log, named in one place and made here from the
+// outcome values (outcomes.h). Lines go through the core as every MIDIMonster backend's do:
+// "python<TAB>INSTANCE: text".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "outcomes.h"
+
+namespace mmpy::shim {
+
+namespace log_lines {
+
+// Any line of the backend, not tied to one instance's story below.
+void plain(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+// A line Python printed (level 1: debug).
+void python(const char* instance, int level, const std::string& text);
+
+void host_ready(const char* instance, int64_t pid, const std::string& python);
+// Lost before the show ran: no restart follows.
+void lost_before_show(const char* instance, pid_t pid, const HostLoss& why, const std::optional<HostEnd>& end);
+void outage(const char* instance, const Outage& outage, const Retry& retry);
+void replaying(const char* instance, pid_t pid, const std::string& address);
+void replay_refused(const char* instance, const std::string& option, const std::string& value, const std::string& error);
+void back(const char* instance, uint64_t down_ms, size_t channels);
+void held_inputs_sent(const char* instance, uint64_t events, size_t channels);
+void cleanup_unfinished(const char* instance, const HostLoss& why);
+void held_inputs_dropped(const char* instance, uint64_t events, size_t channels);
+void host_ended_badly(const char* instance, const HostEnd& end);
+
+}  // namespace log_lines
+
+}  // namespace mmpy::shim
