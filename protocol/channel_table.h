@@ -69,7 +69,6 @@ public:
 	// Replaces the table with `list` (each id 0..n-1 once, each name once), keeping the
 	// values and extras of channels known by name before.
 	bool adopt(const ChannelList& list, std::string& error) {
-		std::vector<Channel> adopted(list.size());
 		std::vector<bool> seen(list.size(), false);
 		std::unordered_map<std::string, uint32_t> names;
 		for (const auto& [id, name] : list) {
@@ -82,6 +81,9 @@ public:
 				return false;
 			}
 			seen[id] = true;
+		}
+		std::vector<Channel> adopted(list.size());
+		for (const auto& [id, name] : list) {
 			if (auto before = find(name)) {
 				adopted[id] = std::move(channels_[*before]);
 			}
