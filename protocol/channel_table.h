@@ -19,6 +19,14 @@ namespace mmpy::protocol {
 // Whether a channel may join a table: the one check of the name and count limits.
 enum class Admission { Admitted, NameTooLong, TableFull };
 
+// The check itself: may `name` be channel number `index` (0-based) of a table?
+inline Admission admit_as(std::string_view name, size_t index) {
+	if (name.size() > kMaxNameLength) {
+		return Admission::NameTooLong;
+	}
+	return index >= kMaxChannels ? Admission::TableFull : Admission::Admitted;
+}
+
 // Why `name` was not admitted, e.g. "an instance has at most 16384 channels; 'x' would be one more".
 std::string describe(Admission admission, std::string_view name);
 
@@ -45,13 +53,8 @@ public:
 
 	// May `name` be looked up with add()? Names already in the table always may.
 	Admission admit(std::string_view name) const {
-		if (name.size() > kMaxNameLength) {
-			return Admission::NameTooLong;
-		}
-		if (channels_.size() >= kMaxChannels && !find(name)) {
-			return Admission::TableFull;
-		}
-		return Admission::Admitted;
+		auto known = find(name);
+		return admit_as(name, known ? *known : channels_.size());
 	}
 
 	// The id of `name`, which is added if new; admit() it first.

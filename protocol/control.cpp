@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "channel_table.h"
 #include "wire.h"
 
 namespace mmpy::protocol {
@@ -126,6 +127,14 @@ std::string name_field(const json& body, const char* key) {
 	return value;
 }
 
+// A list of channels in a message obeys the channel table's limits.
+void admit_listed(const std::string& name, size_t index) {
+	Admission admission = admit_as(name, index);
+	if (admission != Admission::Admitted) {
+		throw std::length_error(describe(admission, name));
+	}
+}
+
 }  // namespace
 
 bool encode(std::vector<uint8_t>& out, const ShimHello& m) {
@@ -209,13 +218,8 @@ bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& er
 		m.ok = b.at("ok").get<bool>();
 		m.error = b.at("error").get<std::string>();
 		m.outputs = pairs<std::string, double>(b, "outputs", text, number);
-		if (m.outputs.size() > kMaxChannels) {
-			throw std::length_error("more than " + std::to_string(kMaxChannels) + " outputs");
-		}
-		for (const auto& output : m.outputs) {
-			if (output.first.size() > kMaxNameLength) {
-				throw std::length_error("channel name longer than " + std::to_string(kMaxNameLength) + " bytes");
-			}
+		for (size_t i = 0; i < m.outputs.size(); i++) {
+			admit_listed(m.outputs[i].first, i);
 		}
 	});
 }
@@ -224,13 +228,8 @@ bool parse(std::span<const uint8_t> payload, Start& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
 		m.timestamp = whole_field<uint64_t>(b, "timestamp");
 		m.channels = pairs<uint32_t, std::string>(b, "channels", channel_id, text);
-		if (m.channels.size() > kMaxChannels) {
-			throw std::length_error("more than " + std::to_string(kMaxChannels) + " channels");
-		}
-		for (const auto& channel : m.channels) {
-			if (channel.second.size() > kMaxNameLength) {
-				throw std::length_error("channel name longer than " + std::to_string(kMaxNameLength) + " bytes");
-			}
+		for (size_t i = 0; i < m.channels.size(); i++) {
+			admit_listed(m.channels[i].second, i);
 		}
 		m.inputs = pairs<uint32_t, double>(b, "inputs", channel_id, number);
 		m.outputs = pairs<uint32_t, double>(b, "outputs", channel_id, number);

@@ -74,6 +74,8 @@ public:
 	bool connected() const { return link_.connected(); }
 	const char* name() const { return core_->name; }
 	Phase phase() const { return phase_; }
+	// Channels whose latest input waits for the host (slow or away).
+	size_t held_channels() const { return held_.channels(); }
 
 private:
 	struct ShimChannel {

@@ -12,6 +12,7 @@
 #include "control.h"
 #include "events.h"
 #include "frame.h"
+#include "host_command.h"
 
 using namespace mmpy::protocol;
 using Bytes = std::vector<uint8_t>;
@@ -183,6 +184,28 @@ void host_session_seeds() {
 	                                    batch(FrameType::Inputs, 7000, {{0, 0.5}, {1, 0.5}})}));
 }
 
+// Command lines: the arguments joined with NUL bytes, as the harness splits them again.
+void host_command_seeds() {
+	const std::string t = "fuzz_host_command";
+	auto seed = [&](const std::string& name, const std::vector<std::string>& argv) {
+		Bytes bytes;
+		for (size_t i = 0; i < argv.size(); i++) {
+			if (i > 0) {
+				bytes.push_back(0);
+			}
+			bytes.insert(bytes.end(), argv[i].begin(), argv[i].end());
+		}
+		write_seed(t, name, bytes);
+	};
+	seed("spawned", host_command("/usr/lib/midimonster/mm-pyhost"));
+	seed("spawned-exit-with-parent", host_command("mm-pyhost", 4242));
+	seed("listen-default", {"mm-pyhost", "--listen"});
+	seed("listen-path", {"mm-pyhost", "--listen", "/run/user/1000/mm-pyhost/socket"});
+	seed("version", {"mm-pyhost", "--version"});
+	seed("help", {"mm-pyhost", "-h"});
+	seed("fd-not-a-number", {"mm-pyhost", "--fd", "3x"});
+}
+
 // Shim seeds: situation byte, channel-count byte, 8 schedule bytes, the host's stream.
 Bytes shim_input(uint8_t situation, uint8_t channels, uint8_t schedule, const Bytes& stream) {
 	Bytes bytes{situation, channels};
@@ -229,6 +252,7 @@ int main(int argc, char** argv) {
 	out_dir = argv[1];
 	frame_decoder_seeds();
 	control_seeds();
+	host_command_seeds();
 	host_session_seeds();
 	shim_decoder_seeds();
 	return 0;
