@@ -151,9 +151,10 @@ int log_printf(int, char* module, char* fmt, ...) {
 
 namespace {
 
-// The shim reads the core's clock through this, as plugin.cpp's reads mm_timestamp().
+// The shim's clock, as plugin.cpp makes it: the core's mm_timestamp(), here the fake core's
+// `now`, which the harness moves.
 struct CoreClock final : mmpy::shim::Clock {
-	uint64_t now() const override { return core.now; }
+	uint64_t now() const override { return mm_timestamp(); }
 };
 
 const CoreClock core_clock;
