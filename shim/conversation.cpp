@@ -60,8 +60,11 @@ Conversation::Answer Conversation::answer(const protocol::Frame& frame) {
 	case FrameType::ConfigureResult: {
 		protocol::ConfigureResult result;
 		std::string error;
-		if (!hello_answered_ || results_due_ == 0 || !protocol::parse(frame.payload, result, error)) {
-			return violation("unexpected answer to the configuration " + error);
+		if (!hello_answered_ || results_due_ == 0) {
+			return violation("unexpected answer to the configuration");
+		}
+		if (!protocol::parse(frame.payload, result, error)) {
+			return violation("malformed answer to the configuration: " + error);
 		}
 		Answer answer;
 		answer.line = &configuration_[configuration_.size() - results_due_];

@@ -78,6 +78,7 @@ struct FakeCore {
 
 	void reset() {
 		channels.clear();
+		channels.shrink_to_fit();
 		managed_fd = -1;
 		now = 1000000;
 		events = 0;
@@ -364,9 +365,21 @@ private:
 	std::string address_ = "fuzz-harness";
 };
 
+// Open descriptors among the lowest ones. A run opens at most four (two socketpairs), and
+// a leaked one keeps the lowest free number, so the first scan's highest descriptor plus a
+// margin is far enough; scanning all 1024 took a third of the time of a run.
 size_t open_descriptors() {
+	static const int limit = [] {
+		int highest = 0;
+		for (int fd = 0; fd < 1024; fd++) {
+			if (fcntl(fd, F_GETFD) >= 0) {
+				highest = fd;
+			}
+		}
+		return highest + 16;
+	}();
 	size_t n = 0;
-	for (int fd = 0; fd < 1024; fd++) {
+	for (int fd = 0; fd < limit; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0) {
 			n++;
 		}
@@ -552,5 +565,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 	}
 	FUZZ_CHECK(open_descriptors() == descriptors, "descriptors leaked: %zu before, %zu after", descriptors,
 	           open_descriptors());
+	// Nothing of a run outlives it, so libFuzzer sees as many frees as allocations and does
+	// not replay inputs to look for a leak.
+	core.reset();
 	return 0;
 }
