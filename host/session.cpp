@@ -23,7 +23,7 @@ Session::Session(uv_loop_t* loop)
     : loop_(loop),
       connection_(
           loop, [this](const protocol::Frame& frame) { return on_frame(frame); }, [this] { flush(); },
-          [this](const std::string& reason) { finish(reason); }),
+          [this](const ConnectionEnd& end) { finish(end); }),
       scheduler_(loop,
                  [this](PyObject* callable, PyObject* args, const char* context, const std::string* subject) {
 	                 python_.call(callable, args, context, subject);
@@ -346,10 +346,11 @@ void Session::run_cleanup_handler() {
 	state_.pending_outputs.clear();
 }
 
-void Session::finish(const std::string& reason) {
+void Session::finish(const ConnectionEnd& end) {
 	if (phase_ == Phase::Finished) {
 		return;
 	}
+	std::string reason = describe(end);
 	if (phase_ == Phase::AwaitHello) {
 		// Not a core at all, or one that gave up before its hello: nothing ran yet.
 		log_line("connection closed before the hello" + (reason.empty() ? std::string() : ": " + reason));

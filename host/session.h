@@ -46,7 +46,7 @@ private:
 	void deliver(uint32_t id, double value);
 	void resolve_handlers();
 	void run_cleanup_handler();
-	void finish(const std::string& reason);
+	void finish(const ConnectionEnd& end);
 
 	void send_log(int level, std::string_view text);
 	// Sends the outputs of this loop turn as one frame, then everything queued.
