@@ -96,10 +96,9 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 	if (!protocol::parse(payload, hello, error)) {
 		return reject(error);
 	}
-	if (hello.version != protocol::kVersion) {
-		connection_.fail("protocol version mismatch: the shim speaks version " + std::to_string(hello.version) +
-		                 ", this mm-pyhost speaks version " + std::to_string(protocol::kVersion) +
-		                 "; install matching versions of python.so and mm-pyhost");
+	protocol::VersionVerdict verdict = protocol::judge_shim_version(hello.version);
+	if (!verdict.compatible) {
+		connection_.fail(protocol::describe(verdict));
 		return false;
 	}
 	state_.name = hello.instance;
