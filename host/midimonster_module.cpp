@@ -39,6 +39,12 @@ Instance* instance_of(PyObject* module) {
 	return nullptr;
 }
 
+// A TypeError "WHAT, not TYPE" about `object`; returns nullptr for the caller to return.
+PyObject* type_error(const char* what, PyObject* object) {
+	PyErr_Format(PyExc_TypeError, "%s, not %.100s", what, Py_TYPE(object)->tp_name);
+	return nullptr;
+}
+
 // Why output() may not create a channel before the show; channels travel to the core by
 // name then, and both ends refuse what is too long or too many.
 PyObject* refuse(protocol::Admission admission, const char* name) {
@@ -61,9 +67,7 @@ PyObject* mm_output(PyObject* module, PyObject* args) {
 		return nullptr;
 	}
 	if (!PyUnicode_Check(name_object)) {
-		PyErr_Format(PyExc_TypeError, "output(): the channel name must be a str, not %.100s",
-		             Py_TYPE(name_object)->tp_name);
-		return nullptr;
+		return type_error("output(): the channel name must be a str", name_object);
 	}
 	Py_ssize_t length = 0;
 	const char* name = PyUnicode_AsUTF8AndSize(name_object, &length);
@@ -162,15 +166,11 @@ PyObject* mm_interval(PyObject* module, PyObject* args) {
 		return nullptr;
 	}
 	if (!PyCallable_Check(callable)) {
-		PyErr_Format(PyExc_TypeError, "interval(): the first argument must be callable, not %.100s",
-		             Py_TYPE(callable)->tp_name);
-		return nullptr;
+		return type_error("interval(): the first argument must be callable", callable);
 	}
 	// Whole milliseconds, as the in-process backend took them: an int, not a float.
 	if (!PyIndex_Check(period_object)) {
-		PyErr_Format(PyExc_TypeError, "interval(): the period must be a whole number of milliseconds (an int), not %.100s",
-		             Py_TYPE(period_object)->tp_name);
-		return nullptr;
+		return type_error("interval(): the period must be a whole number of milliseconds (an int)", period_object);
 	}
 	PyObject* period_int = PyNumber_Index(period_object);
 	if (!period_int) {
@@ -209,9 +209,7 @@ PyObject* mm_manage(PyObject* module, PyObject* args) {
 		return nullptr;
 	}
 	if (handler != Py_None && !PyCallable_Check(handler)) {
-		PyErr_Format(PyExc_TypeError, "manage(): the handler must be callable or None, not %.100s",
-		             Py_TYPE(handler)->tp_name);
-		return nullptr;
+		return type_error("manage(): the handler must be callable or None", handler);
 	}
 	PyObject* fileno = PyObject_CallMethod(socket, "fileno", nullptr);
 	if (!fileno) {
@@ -291,9 +289,7 @@ PyObject* mm_cleanup_handler(PyObject* module, PyObject* args) {
 		return nullptr;
 	}
 	if (handler != Py_None && !PyCallable_Check(handler)) {
-		PyErr_Format(PyExc_TypeError, "cleanup_handler(): the handler must be callable or None, not %.100s",
-		             Py_TYPE(handler)->tp_name);
-		return nullptr;
+		return type_error("cleanup_handler(): the handler must be callable or None", handler);
 	}
 	Instance* instance = instance_of(module);
 	if (!instance) {

@@ -61,6 +61,13 @@ bool Session::on_frame(const protocol::Frame& frame) {
 	}
 }
 
+// A control message that does not parse is a protocol violation.
+template <typename Message>
+bool Session::parse(std::span<const uint8_t> payload, Message& message) {
+	std::string error;
+	return protocol::parse(payload, message, error) || reject(error);
+}
+
 bool Session::reject(const std::string& reason) {
 	connection_.fail("protocol violation: " + reason);
 	return false;
@@ -68,9 +75,8 @@ bool Session::reject(const std::string& reason) {
 
 bool Session::on_hello(std::span<const uint8_t> payload) {
 	protocol::ShimHello hello;
-	std::string error;
-	if (!protocol::parse(payload, hello, error)) {
-		return reject(error);
+	if (!parse(payload, hello)) {
+		return false;
 	}
 	protocol::VersionVerdict verdict = protocol::judge_shim_version(hello.version);
 	if (!verdict.compatible) {
@@ -79,6 +85,7 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 	}
 	log_set_identity(hello.instance);
 	clock_.set(hello.timestamp);
+	std::string error;
 	// Relative paths in user code resolve next to the configuration file, as in the core.
 	if (!hello.directory.empty() && chdir(hello.directory.c_str()) != 0) {
 		log_line("cannot change into " + hello.directory + "; relative paths resolve elsewhere");
@@ -104,9 +111,8 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 
 bool Session::on_configure(std::span<const uint8_t> payload) {
 	protocol::Configure configure;
-	std::string error;
-	if (!protocol::parse(payload, configure, error)) {
-		return reject(error);
+	if (!parse(payload, configure)) {
+		return false;
 	}
 	protocol::ConfigureResult result = options_.apply(configure);
 	result.outputs = instance_.outputs_before_start();
@@ -124,10 +130,10 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 
 bool Session::on_start(std::span<const uint8_t> payload) {
 	protocol::Start start;
-	std::string error;
-	if (!protocol::parse(payload, start, error)) {
-		return reject(error);
+	if (!parse(payload, start)) {
+		return false;
 	}
+	std::string error;
 	if (!instance_.adopt(start.channels, error)) {
 		return reject(error);
 	}
@@ -150,9 +156,8 @@ bool Session::on_inputs(std::span<const uint8_t> payload) {
 
 bool Session::on_heartbeat(std::span<const uint8_t> payload) {
 	protocol::Heartbeat heartbeat;
-	std::string error;
-	if (!protocol::parse(payload, heartbeat, error)) {
-		return reject(error);
+	if (!parse(payload, heartbeat)) {
+		return false;
 	}
 	// Only the core's clock: the watchdog thread answers with heartbeats of its own.
 	clock_.set(heartbeat.timestamp);

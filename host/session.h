@@ -47,6 +47,8 @@ private:
 	bool on_heartbeat(std::span<const uint8_t> payload);
 	bool on_shutdown();
 	bool on_error(std::span<const uint8_t> payload);
+	template <typename Message>
+	bool parse(std::span<const uint8_t> payload, Message& message);
 	bool reject(const std::string& reason);
 
 	void run_cleanup_handler();
