@@ -366,9 +366,15 @@ void module_free(void* module) {
 }
 
 PyModuleDef definition = {
-    PyModuleDef_HEAD_INIT, "midimonster", "MIDIMonster's python backend API, served by mm-pyhost.",
-    sizeof(ModuleState),   methods,       nullptr,
-    module_traverse,       module_clear,  module_free,
+    PyModuleDef_HEAD_INIT,
+    "midimonster",
+    "MIDIMonster's python backend API, served by mm-pyhost.",
+    sizeof(ModuleState),
+    methods,
+    nullptr,  // no slots: single-phase initialisation, in init_midimonster_module()
+    module_traverse,
+    module_clear,
+    module_free,
 };
 
 }  // namespace
