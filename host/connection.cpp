@@ -8,13 +8,11 @@
 #include <cstring>
 
 #include "control.h"
+#include "protocol_limits.h"
 
 namespace mmpy::host {
 
 namespace {
-// A shim that stops reading must not make the host hoard its outputs forever.
-constexpr size_t kMaxQueued = 64u << 20;
-constexpr size_t kReadChunk = 64u << 10;
 // Reads per readiness callback before the loop gets a turn for timers and sockets.
 constexpr int kReadsPerWakeup = 16;
 
@@ -34,6 +32,29 @@ bool prepare_descriptor(int fd, std::string& error) {
 	return true;
 }
 }  // namespace
+
+std::string describe(const ConnectionEnd& end) {
+	switch (end.kind) {
+	case ConnectionEnd::Kind::PeerClosed:
+		return {};
+	case ConnectionEnd::Kind::ReadFailed:
+		return std::string("read failed: ") + std::strerror(end.error);
+	case ConnectionEnd::Kind::WriteFailed:
+		return std::string("write failed: ") + std::strerror(end.error);
+	case ConnectionEnd::Kind::PollFailed:
+		return std::string("the connection failed: ") + uv_strerror(end.error);
+	case ConnectionEnd::Kind::CannotWatch:
+		return std::string("cannot watch the connection: ") + uv_strerror(end.error);
+	case ConnectionEnd::Kind::Malformed:
+		return "malformed frame: " + end.detail;
+	case ConnectionEnd::Kind::Overflow:
+		return "the shim stopped reading; more than " + std::to_string(Connection::kMaxQueued >> 20) +
+		       " MiB of frames are waiting";
+	case ConnectionEnd::Kind::ClosedByUs:
+		break;
+	}
+	return end.detail;
+}
 
 Connection::Connection(uv_loop_t* loop, FrameHandler on_frame, IdleHandler on_idle, CloseHandler on_close)
     : loop_(loop), on_frame_(std::move(on_frame)), on_idle_(std::move(on_idle)), on_close_(std::move(on_close)) {
@@ -79,32 +100,24 @@ bool Connection::open(int fd, std::string& error) {
 
 // Appends under the lock so that frames from the loop thread and the watchdog never
 // interleave; writes at once so that a heartbeat leaves even while the loop is busy.
-void Connection::send(const std::vector<uint8_t>& frames) {
+void Connection::send(std::span<const uint8_t> frames) {
 	if (frames.empty()) {
 		return;
 	}
 	{
 		std::lock_guard lock(mutex_);
-		if (closing_ || fd_ < 0 || !broken_.empty()) {
+		if (closing_ || fd_ < 0 || broken_) {
 			return;
 		}
-		if (outbox_.size() - sent_ + frames.size() > kMaxQueued) {
-			broken_ = "the shim stopped reading; more than 64 MiB of frames are waiting";
-			outbox_.clear();
-			sent_ = 0;
-		} else if (sent_ == outbox_.size()) {
-			// Nothing waits: write straight from the caller's buffer, keep only the rest.
-			size_t done = write_some(frames.data(), frames.size());
-			if (broken_.empty() && done < frames.size()) {
-				outbox_.insert(outbox_.end(), frames.begin() + static_cast<ptrdiff_t>(done), frames.end());
-			}
+		if (stream_.unsent() + frames.size() > kMaxQueued) {
+			broken_ = ConnectionEnd{ConnectionEnd::Kind::Overflow};
+			stream_.discard_unsent();
 		} else {
-			outbox_.insert(outbox_.end(), frames.begin(), frames.end());
-			write_locked();
+			note_write(stream_.write(fd_, frames));
 		}
 		if (!on_loop_thread()) {
 			// The loop thread must watch for writability or act on the error.
-			if ((sent_ < outbox_.size() || !broken_.empty()) && wakeup_usable_) {
+			if ((stream_.unsent() > 0 || broken_) && wakeup_usable_) {
 				uv_async_send(&wakeup_);
 			}
 			return;
@@ -116,12 +129,13 @@ void Connection::send(const std::vector<uint8_t>& frames) {
 void Connection::flush_pending() {
 	{
 		std::lock_guard lock(mutex_);
-		if (fd_ < 0 || !broken_.empty() || sent_ == outbox_.size()) {
+		if (fd_ < 0 || broken_ || stream_.unsent() == 0) {
 			return;
 		}
-		write_locked();
+		note_write(stream_.write(fd_));
 		if (!on_loop_thread()) {
-			if (!broken_.empty() && wakeup_usable_) {
+			// Bytes still waiting are the loop thread's to watch already; an error is news.
+			if (broken_ && wakeup_usable_) {
 				uv_async_send(&wakeup_);
 			}
 			return;
@@ -135,11 +149,11 @@ bool Connection::wait_until_queued_below(size_t bytes) {
 		int fd;
 		{
 			std::lock_guard lock(mutex_);
-			if (fd_ < 0 || closing_ || !broken_.empty()) {
+			if (fd_ < 0 || closing_ || broken_) {
 				return true;
 			}
-			write_locked();
-			if (outbox_.size() - sent_ <= bytes || !broken_.empty()) {
+			note_write(stream_.write(fd_));
+			if (stream_.unsent() <= bytes || broken_) {
 				return true;
 			}
 			fd = fd_;
@@ -151,42 +165,12 @@ bool Connection::wait_until_queued_below(size_t bytes) {
 	}
 }
 
-// Writes what the socket takes of `data` and returns how much that was. Caller holds the
-// lock. A failure is recorded in broken_ (the loop thread closes) and drops the outbox.
-size_t Connection::write_some(const uint8_t* data, size_t size) {
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = ::write(fd_, data + done, size - done);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;  // the handler-timeout signal may land here
-			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				broken_ = std::string("write failed: ") + std::strerror(errno);
-				outbox_.clear();
-				sent_ = 0;
-			}
-			break;
-		}
-		done += static_cast<size_t>(n);
-	}
-	return done;
-}
-
-// Writes as much of the outbox as the socket takes. Caller holds the lock.
-void Connection::write_locked() {
-	size_t done = write_some(outbox_.data() + sent_, outbox_.size() - sent_);
-	if (!broken_.empty()) {
-		return;  // the outbox is gone already
-	}
-	sent_ += done;
-	if (sent_ == outbox_.size()) {
-		outbox_.clear();
-		sent_ = 0;
-	} else if (sent_ > outbox_.size() / 2) {
-		// Keep the buffer from growing while the socket drains slowly.
-		outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<ptrdiff_t>(sent_));
-		sent_ = 0;
+// Caller holds the lock. A failure is recorded in broken_ (the loop thread closes) and
+// drops the outbox: nothing more can reach the shim.
+void Connection::note_write(const protocol::IoOutcome& outcome) {
+	if (outcome.kind == protocol::IoOutcome::Kind::Failed) {
+		broken_ = ConnectionEnd{ConnectionEnd::Kind::WriteFailed, outcome.error};
+		stream_.discard_unsent();
 	}
 }
 
@@ -200,15 +184,12 @@ void Connection::settle() {
 		if (fd_ < 0) {
 			return;
 		}
-		if (!broken_.empty() && !closing_) {
+		if (broken_ && !closing_) {
 			closing_ = true;
-			close_reason_ = broken_;
+			end_ = *broken_;
 		}
-		pending = sent_ < outbox_.size();
+		pending = stream_.unsent() > 0 && !broken_;
 		closing = closing_;
-		if (closing && (!pending || !broken_.empty())) {
-			pending = false;
-		}
 	}
 	if (closing && !pending) {
 		finish_close();
@@ -227,27 +208,35 @@ void Connection::settle() {
 		std::lock_guard lock(mutex_);
 		if (!closing_) {
 			closing_ = true;
-			close_reason_ = std::string("cannot watch the connection: ") + uv_strerror(rc);
+			end_ = ConnectionEnd{ConnectionEnd::Kind::CannotWatch, rc};
 		}
 	}
 	finish_close();
 }
 
 void Connection::fail(const std::string& reason) {
+	fail(ConnectionEnd{ConnectionEnd::Kind::ClosedByUs, reason});
+}
+
+void Connection::fail(const ConnectionEnd& end) {
 	std::vector<uint8_t> frame;
-	protocol::encode(frame, protocol::Error{reason});
+	protocol::encode(frame, protocol::Error{describe(end)});
 	send(frame);
-	close(reason);
+	close(end);
 }
 
 void Connection::close(const std::string& reason) {
+	close(ConnectionEnd{ConnectionEnd::Kind::ClosedByUs, reason});
+}
+
+void Connection::close(ConnectionEnd end) {
 	{
 		std::lock_guard lock(mutex_);
 		if (closing_) {
 			return;
 		}
 		closing_ = true;
-		close_reason_ = reason;
+		end_ = std::move(end);
 	}
 	if (open_handles_ == 0) {
 		finish_close();  // never opened: report the end at once
@@ -258,7 +247,7 @@ void Connection::close(const std::string& reason) {
 
 bool Connection::closed() const {
 	std::lock_guard lock(mutex_);
-	return closing_ || fd_ < 0 || !broken_.empty();
+	return closing_ || fd_ < 0 || broken_;
 }
 
 // Stops watching, closes the descriptor (the shim sees end of stream) and the handles;
@@ -268,12 +257,12 @@ void Connection::finish_close() {
 		if (on_close_) {
 			auto handler = std::move(on_close_);
 			on_close_ = nullptr;
-			std::string reason;
+			ConnectionEnd end;
 			{
 				std::lock_guard lock(mutex_);
-				reason = close_reason_;
+				end = end_;
 			}
-			handler(reason);
+			handler(end);
 		}
 		return;
 	}
@@ -290,8 +279,7 @@ void Connection::finish_close() {
 			::close(fd_);
 			fd_ = -1;
 		}
-		outbox_.clear();
-		sent_ = 0;
+		stream_.discard_unsent();
 		wakeup_usable_ = false;
 	}
 	if (poll_ready_) {
@@ -318,8 +306,8 @@ void Connection::on_poll(uv_poll_t* handle, int status, int events) {
 	if (status < 0) {
 		{
 			std::lock_guard lock(self->mutex_);
-			if (self->broken_.empty()) {
-				self->broken_ = std::string("the connection failed: ") + uv_strerror(status);
+			if (!self->broken_) {
+				self->broken_ = ConnectionEnd{ConnectionEnd::Kind::PollFailed, status};
 			}
 		}
 		self->settle();
@@ -327,8 +315,8 @@ void Connection::on_poll(uv_poll_t* handle, int status, int events) {
 	}
 	if (events & UV_WRITABLE) {
 		std::lock_guard lock(self->mutex_);
-		if (self->fd_ >= 0 && self->broken_.empty()) {
-			self->write_locked();
+		if (self->fd_ >= 0 && !self->broken_) {
+			self->note_write(self->stream_.write(self->fd_));
 		}
 	}
 	if ((events & UV_READABLE) && !self->closed()) {
@@ -337,55 +325,58 @@ void Connection::on_poll(uv_poll_t* handle, int status, int events) {
 	self->settle();
 }
 
-// Reads what the socket has, hands every whole frame to on_frame, then calls on_idle
-// once per read so that the replies of one read leave together.
+// Reads what the socket has, a chunk at a time, and dispatches the frames of each chunk
+// before the next; a short read means the socket is drained for now.
 void Connection::read_frames() {
 	for (int round = 0; round < kReadsPerWakeup; round++) {
-		auto space = decoder_.prepare(kReadChunk);
 		// fd_ changes only on this thread, so reading it without the lock is safe.
-		ssize_t n = ::read(fd_, space.data(), space.size());
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				close(std::string("read failed: ") + std::strerror(errno));
-			}
+		protocol::IoOutcome got = stream_.read(fd_);
+		switch (got.kind) {
+		case protocol::IoOutcome::Kind::WouldBlock:
 			return;
-		}
-		if (n == 0) {
-			close();  // end of stream: the shim closed its end
+		case protocol::IoOutcome::Kind::Closed:
+			close(ConnectionEnd{ConnectionEnd::Kind::PeerClosed});
 			return;
+		case protocol::IoOutcome::Kind::Failed:
+			close(ConnectionEnd{ConnectionEnd::Kind::ReadFailed, got.error});
+			return;
+		case protocol::IoOutcome::Kind::Done:
+			break;
 		}
-		decoder_.commit(static_cast<size_t>(n));
-		protocol::Frame frame;
-		bool stop = false;
-		for (;;) {
-			auto status = decoder_.next(frame);
-			if (status == protocol::FrameDecoder::Status::NeedMore) {
-				break;
-			}
-			if (status == protocol::FrameDecoder::Status::Invalid) {
-				fail("malformed frame: " + decoder_.error());
-				return;
-			}
-			if (!on_frame_(frame)) {
-				close();
-				stop = true;
-				break;
-			}
-			if (closed()) {
-				stop = true;
-				break;
-			}
-		}
-		if (on_idle_) {
-			on_idle_();
-		}
-		if (stop || closed() || static_cast<size_t>(n) < space.size()) {
+		if (!dispatch_frames() || got.bytes < protocol::kReadChunk) {
 			return;
 		}
 	}
+}
+
+// Hands every whole frame to on_frame, then calls on_idle once so that the replies of
+// one read leave together. False when reading must stop.
+bool Connection::dispatch_frames() {
+	protocol::Frame frame;
+	bool stop = false;
+	for (;;) {
+		auto status = stream_.next(frame);
+		if (status == protocol::FrameDecoder::Status::NeedMore) {
+			break;
+		}
+		if (status == protocol::FrameDecoder::Status::Invalid) {
+			fail(ConnectionEnd{ConnectionEnd::Kind::Malformed, stream_.decode_error()});
+			return false;
+		}
+		if (!on_frame_(frame)) {
+			close();
+			stop = true;
+			break;
+		}
+		if (closed()) {
+			stop = true;
+			break;
+		}
+	}
+	if (on_idle_) {
+		on_idle_();
+	}
+	return !stop && !closed();
 }
 
 }  // namespace mmpy::host

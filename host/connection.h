@@ -1,28 +1,58 @@
-// One framed connection to a shim over a socket descriptor: frames in, frames out.
-// Reading runs on the loop thread. send() may be called from any thread (the watchdog
-// sends heartbeats while the loop thread is busy in Python), so the outbox is guarded
-// by a mutex and every write is non-blocking. What the socket does not take at once
-// stays in the outbox and leaves when the socket is writable again.
+// One framed connection to a shim over a socket descriptor: frames in, frames out, on the
+// protocol's FrameStream. Reading runs on the loop thread. send() may be called from any
+// thread (the watchdog sends heartbeats while the loop thread is busy in Python), so the
+// stream's write side is guarded by a mutex and every write is non-blocking; its read side
+// belongs to the loop thread. What the socket does not take at once waits in the outbox and
+// leaves when the socket is writable again.
 #pragma once
 
 #include <uv.h>
 
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "frame.h"
+#include "stream.h"
 
 namespace mmpy::host {
 
+// How a connection ended, as a value; describe() words it.
+struct ConnectionEnd {
+	enum class Kind {
+		PeerClosed,   // end of stream: the shim closed its end
+		ReadFailed,   // `error` is the errno
+		WriteFailed,  // `error` is the errno
+		PollFailed,   // `error` is the libuv status the poll reported
+		CannotWatch,  // `error` is the libuv status of uv_poll_start
+		Malformed,    // the bytes broke the framing: `detail` says how
+		Overflow,     // more than Connection::kMaxQueued bytes waited for the shim
+		ClosedByUs,   // close() or fail(): `detail` is the reason, empty for a clean close
+	};
+	Kind kind = Kind::ClosedByUs;
+	int error = 0;
+	std::string detail;
+
+	ConnectionEnd() = default;
+	explicit ConnectionEnd(Kind k, int error_code = 0) : kind(k), error(error_code) {}
+	ConnectionEnd(Kind k, std::string what) : kind(k), detail(std::move(what)) {}
+};
+
+// The reason as the host logs it and as an Error frame carries it; empty for a clean end.
+std::string describe(const ConnectionEnd& end);
+
 class Connection {
 public:
+	// A shim that stops reading must not make the host hoard its outputs forever.
+	static constexpr size_t kMaxQueued = 64u << 20;
+
 	// Called for every whole frame; return false to stop reading (the connection closes).
 	using FrameHandler = std::function<bool(const protocol::Frame&)>;
-	// Called once when the connection ends: the reason, empty for a clean close.
-	using CloseHandler = std::function<void(const std::string& reason)>;
+	// Called once when the connection ends.
+	using CloseHandler = std::function<void(const ConnectionEnd& end)>;
 	// Called after every batch of frames read, so replies leave as one write.
 	using IdleHandler = std::function<void()>;
 
@@ -37,7 +67,7 @@ public:
 
 	// Queues whole frames (already encoded) and writes what the socket takes now.
 	// Any thread. Frames of one call are never interleaved with another thread's.
-	void send(const std::vector<uint8_t>& frames);
+	void send(std::span<const uint8_t> frames);
 
 	// Writes what waits in the outbox, if the socket takes it. Any thread: the watchdog
 	// calls it while the loop thread may be stuck in Python.
@@ -63,8 +93,10 @@ private:
 	static void on_wakeup(uv_async_t* handle);
 	static void on_handle_closed(uv_handle_t* handle);
 	void read_frames();
-	size_t write_some(const uint8_t* data, size_t size);
-	void write_locked();
+	bool dispatch_frames();
+	void fail(const ConnectionEnd& end);
+	void close(ConnectionEnd end);
+	void note_write(const protocol::IoOutcome& outcome);
 	void settle();
 	void finish_close();
 	bool on_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
@@ -78,16 +110,14 @@ private:
 	bool handles_closing_ = false;
 	int open_handles_ = 0;
 	int polled_events_ = 0;
-	protocol::FrameDecoder decoder_;  // loop thread only
 
-	mutable std::mutex mutex_;  // guards everything below
+	mutable std::mutex mutex_;  // guards the stream's write side and everything below
+	protocol::FrameStream stream_;  // read side: loop thread only, without the lock
 	int fd_ = -1;
-	std::vector<uint8_t> outbox_;
-	size_t sent_ = 0;          // bytes of outbox_ already written
 	bool closing_ = false;
 	bool wakeup_usable_ = false;
-	std::string broken_;       // a write error or overflow, for the loop thread to act on
-	std::string close_reason_;
+	std::optional<ConnectionEnd> broken_;  // a write error or overflow, for the loop thread to act on
+	ConnectionEnd end_;
 
 	FrameHandler on_frame_;
 	IdleHandler on_idle_;

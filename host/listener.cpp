@@ -7,8 +7,10 @@
 #include <csignal>
 #include <cstring>
 #include <set>
+#include <string>
+#include <vector>
 
-#include "control.h"
+#include "host_command.h"
 #include "listen_socket.h"
 #include "log.h"
 #include "peer_credentials.h"
@@ -24,7 +26,6 @@ struct Listener {
 	uv_loop_t* loop;
 	ListenSocket socket;
 	std::string exe;        // this executable, started once per connection
-	std::string own_pid;    // passed to each instance host: it stops when we do
 	uv_pipe_t server{};
 	uv_signal_t sigint{}, sigterm{};
 	std::set<uv_process_t*> children;
@@ -45,23 +46,28 @@ void on_child_exit(uv_process_t* process, int64_t status, int signal) {
 
 // Starts `mm-pyhost --fd 3 --exit-with-parent OUR_PID` serving the connection `fd`.
 void start_instance_host(Listener* listener, int fd) {
-	char fd_arg[] = "--fd";
-	char fd_value[] = "3";
-	char parent_arg[] = "--exit-with-parent";
-	char* args[] = {listener->exe.data(), fd_arg, fd_value, parent_arg, listener->own_pid.data(), nullptr};
-	uv_stdio_container_t stdio[4];
-	stdio[0].flags = UV_IGNORE;
+	std::vector<std::string> command = protocol::host_command(listener->exe, getpid());
+	std::vector<char*> args;
+	for (std::string& arg : command) {
+		args.push_back(arg.data());
+	}
+	args.push_back(nullptr);
+	static_assert(protocol::kHostFd > 2, "the host's connection comes after stdin, stdout and stderr");
+	uv_stdio_container_t stdio[protocol::kHostFd + 1];
+	for (uv_stdio_container_t& slot : stdio) {
+		slot.flags = UV_IGNORE;
+	}
 	stdio[1].flags = UV_INHERIT_FD;
 	stdio[1].data.fd = 2;  // a host never writes to stdout; keep its lines with the log
 	stdio[2].flags = UV_INHERIT_FD;
 	stdio[2].data.fd = 2;
-	stdio[3].flags = UV_INHERIT_FD;
-	stdio[3].data.fd = fd;
+	stdio[protocol::kHostFd].flags = UV_INHERIT_FD;
+	stdio[protocol::kHostFd].data.fd = fd;
 	uv_process_options_t options{};
 	options.file = listener->exe.c_str();
-	options.args = args;
+	options.args = args.data();
 	options.stdio = stdio;
-	options.stdio_count = 4;
+	options.stdio_count = protocol::kHostFd + 1;
 	options.exit_cb = on_child_exit;
 	auto* process = new uv_process_t;
 	process->data = listener;
@@ -192,7 +198,6 @@ bool watch_stop_signals(Listener& listener, std::string& error) {
 int run_listener(const std::string& path) {
 	Listener listener;
 	listener.loop = uv_default_loop();
-	listener.own_pid = std::to_string(getpid());
 	std::string error;
 	if (!own_executable(listener.exe, error) || !open_listen_socket(path, listener.socket, error)) {
 		log_line(error);

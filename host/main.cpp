@@ -6,26 +6,18 @@
 #include <uv.h>
 
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
 
 #include "handshake.h"
+#include "host_command.h"
 #include "listener.h"
 #include "log.h"
 #include "parent_death.h"
 #include "session.h"
 
 namespace {
-
-void usage(std::ostream& out) {
-	out << "usage: mm-pyhost --listen [PATH] | --fd N | --version | --help\n"
-	       "  --listen [PATH]  accept MIDIMonster cores on the Unix socket PATH (attach mode);\n"
-	       "                   without PATH: the socket systemd passes, else\n"
-	       "                   $XDG_RUNTIME_DIR/mm-pyhost/socket (or /tmp/mm-pyhost-UID/socket)\n"
-	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n";
-}
 
 // Runs the loop, letting Python threads run while it waits: the interpreter's lock is
 // released around the wait for events and held while callbacks (which call Python) run.
@@ -66,44 +58,41 @@ int serve(int fd) {
 	return 0;
 }
 
+// `--fd N [--exit-with-parent PID]`: only the listener passes the latter, so that its
+// instance hosts end when it does (parent_death.h).
+int serve(const mmpy::protocol::HostCommand& command) {
+	std::string error;
+	if (command.exit_with_parent && !mmpy::host::exit_with_parent(*command.exit_with_parent, error)) {
+		mmpy::host::log_line(error);
+		return 1;
+	}
+	return serve(command.fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
 	std::signal(SIGPIPE, SIG_IGN);
-	std::string mode = argc > 1 ? argv[1] : "";
-	if (mode == "--version") {
+	using Mode = mmpy::protocol::HostCommand::Mode;
+	mmpy::protocol::HostCommand command = mmpy::protocol::parse_host_command(argc, argv);
+	switch (command.mode) {
+	case Mode::Version:
 		std::cout << "mm-pyhost " << MMPY_VERSION << " (protocol " << mmpy::protocol::kVersion << ")\n";
 		return 0;
-	}
-	if (mode == "--help" || mode == "-h") {
-		usage(std::cout);
+	case Mode::Help:
+		std::cout << mmpy::protocol::host_usage();
 		return 0;
+	case Mode::Listen:
+		return mmpy::host::run_listener(command.listen_path);
+	case Mode::Serve:
+		return serve(command);
+	case Mode::Invalid:
+		break;
 	}
-	if ((argc == 3 || argc == 5) && mode == "--fd") {
-		char* end = nullptr;
-		long fd = std::strtol(argv[2], &end, 10);
-		if (*end != '\0' || fd < 0) {
-			std::cerr << "mm-pyhost: --fd needs a descriptor number, not '" << argv[2] << "'\n";
-			return 2;
-		}
-		// Only the listener passes this: its instance hosts end when it does (parent_death.h).
-		if (argc == 5) {
-			long parent = std::strtol(argv[4], &end, 10);
-			if (std::string(argv[3]) != "--exit-with-parent" || *end != '\0' || parent <= 0) {
-				usage(std::cerr);
-				return 2;
-			}
-			std::string error;
-			if (!mmpy::host::exit_with_parent(static_cast<pid_t>(parent), error)) {
-				mmpy::host::log_line(error);
-				return 1;
-			}
-		}
-		return serve(static_cast<int>(fd));
+	if (!command.error.empty()) {
+		std::cerr << "mm-pyhost: " << command.error << "\n";
+	} else {
+		std::cerr << mmpy::protocol::host_usage();
 	}
-	if ((argc == 2 || argc == 3) && mode == "--listen") {
-		return mmpy::host::run_listener(argc == 3 ? argv[2] : "");
-	}
-	usage(std::cerr);
 	return 2;
 }

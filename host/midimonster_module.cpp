@@ -7,41 +7,67 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <string_view>
 
-#include "control.h"
-#include "events.h"
-#include "instance_state.h"
+#include "instance.h"
 #include "scheduler.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
 
-ModuleHooks& module_hooks() {
-	static ModuleHooks hooks;
-	return hooks;
-}
-
 namespace {
 
-// midimonster.HandlerTimeout: a BaseException, so `except Exception:` does not swallow it.
-PyObject* handler_timeout = nullptr;
+// The module's state (PEP 3121): one per module object, so nothing of it is process-global.
+struct ModuleState {
+	Instance* instance;         // what the functions act on; bound once Python runs
+	PyObject* handler_timeout;  // midimonster.HandlerTimeout (owned)
+};
 
-InstanceState& state() {
-	return *module_hooks().state;
+ModuleState* state_of(PyObject* module) {
+	return static_cast<ModuleState*>(PyModule_GetState(module));
+}
+
+// The Instance the module's functions act on, or nullptr with a Python exception.
+Instance* instance_of(PyObject* module) {
+	ModuleState* state = state_of(module);
+	if (state && state->instance) {
+		return state->instance;
+	}
+	if (!PyErr_Occurred()) {
+		PyErr_SetString(PyExc_RuntimeError, "midimonster: this host serves no instance now");
+	}
+	return nullptr;
+}
+
+// A TypeError "WHAT, not TYPE" about `object`; returns nullptr for the caller to return.
+PyObject* type_error(const char* what, PyObject* object) {
+	PyErr_Format(PyExc_TypeError, "%s, not %.100s", what, Py_TYPE(object)->tp_name);
+	return nullptr;
+}
+
+// Why output() may not create a channel before the show; channels travel to the core by
+// name then, and both ends refuse what is too long or too many.
+PyObject* refuse(protocol::Admission admission, const char* name) {
+	if (admission == protocol::Admission::NameTooLong) {
+		PyErr_Format(PyExc_ValueError, "output(): channel names are limited to %zu bytes, '%.40s...' is longer",
+		             protocol::kMaxNameLength, name);
+	} else {
+		PyErr_Format(PyExc_ValueError, "output(): an instance has at most %zu channels; '%s' would be one more",
+		             protocol::kMaxChannels, name);
+	}
+	return nullptr;
 }
 
 // output(name, value): clamped to 0..1. Before the show starts the channel is created and
 // its value becomes an initial event; afterwards a channel nobody mapped is dropped.
-PyObject* mm_output(PyObject*, PyObject* args) {
+PyObject* mm_output(PyObject* module, PyObject* args) {
 	PyObject* name_object = nullptr;
 	PyObject* value_object = nullptr;
 	if (!PyArg_ParseTuple(args, "OO:output", &name_object, &value_object)) {
 		return nullptr;
 	}
 	if (!PyUnicode_Check(name_object)) {
-		PyErr_Format(PyExc_TypeError, "output(): the channel name must be a str, not %.100s",
-		             Py_TYPE(name_object)->tp_name);
-		return nullptr;
+		return type_error("output(): the channel name must be a str", name_object);
 	}
 	Py_ssize_t length = 0;
 	const char* name = PyUnicode_AsUTF8AndSize(name_object, &length);
@@ -71,89 +97,80 @@ PyObject* mm_output(PyObject*, PyObject* args) {
 		return nullptr;
 	}
 	value = std::clamp(value, 0.0, 1.0);
-	InstanceState& s = state();
-	if (!s.started) {
-		// These channels travel to the core by name; both ends refuse what is too long or too many.
-		if (std::strlen(name) > protocol::kMaxNameLength) {
-			PyErr_Format(PyExc_ValueError, "output(): channel names are limited to %zu bytes, '%.40s...' is longer",
-			             protocol::kMaxNameLength, name);
-			return nullptr;
-		}
-		if (!s.find(name) && s.channels().size() >= protocol::kMaxChannels) {
-			PyErr_Format(PyExc_ValueError, "output(): an instance has at most %zu channels; '%s' would be one more",
-			             protocol::kMaxChannels, name);
-			return nullptr;
-		}
-		Channel& channel = s.at(s.find_or_add(name));
-		channel.output = value;
-		channel.output_before_start = true;
-		Py_RETURN_NONE;
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
 	}
-	if (auto id = s.find(name)) {
-		s.at(*id).output = value;
-		s.pending_outputs.push_back({*id, value});
-		// A handler that outputs in a long loop streams them instead of hoarding memory.
-		if (s.pending_outputs.size() >= protocol::kMaxBatchEvents && module_hooks().flush_outputs &&
-		    !module_hooks().flush_outputs()) {
-			return nullptr;
+	std::string_view channel(name, static_cast<size_t>(length));
+	if (!instance->started()) {
+		protocol::Admission admission = instance->admit(channel);
+		if (admission != protocol::Admission::Admitted) {
+			return refuse(admission, name);
 		}
+	}
+	if (!instance->output(channel, value)) {
+		return nullptr;
 	}
 	Py_RETURN_NONE;
 }
 
-PyObject* channel_value(PyObject* args, const char* format, bool input) {
+PyObject* channel_value(PyObject* module, PyObject* args, const char* format, bool input) {
 	const char* name = nullptr;
 	if (!PyArg_ParseTuple(args, format, &name)) {
 		return nullptr;
 	}
-	if (auto id = state().find(name)) {
-		const Channel& channel = state().at(*id);
-		return PyFloat_FromDouble(input ? channel.input : channel.output);
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
+	if (const Instance::Channel* channel = instance->find(name)) {
+		return PyFloat_FromDouble(input ? channel->input : channel->output);
 	}
 	Py_RETURN_NONE;
 }
 
 // inputvalue(name): the last value delivered to the channel; during its own handler the
 // one before the current event. None for a channel this instance does not know.
-PyObject* mm_inputvalue(PyObject*, PyObject* args) {
-	return channel_value(args, "s:inputvalue", true);
+PyObject* mm_inputvalue(PyObject* module, PyObject* args) {
+	return channel_value(module, args, "s:inputvalue", true);
 }
 
 // outputvalue(name): the last value output() set on the channel.
-PyObject* mm_outputvalue(PyObject*, PyObject* args) {
-	return channel_value(args, "s:outputvalue", false);
+PyObject* mm_outputvalue(PyObject* module, PyObject* args) {
+	return channel_value(module, args, "s:outputvalue", false);
 }
 
 // current(): the channel whose handler is running, None outside a channel handler.
-PyObject* mm_current(PyObject*, PyObject*) {
-	if (const Channel* channel = state().current) {
+PyObject* mm_current(PyObject* module, PyObject*) {
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
+	if (const Instance::Channel* channel = instance->current()) {
 		return PyUnicode_FromString(channel->name.c_str());
 	}
 	Py_RETURN_NONE;
 }
 
 // timestamp(): the core's millisecond clock, carried in frames and advanced locally.
-PyObject* mm_timestamp(PyObject*, PyObject*) {
-	return PyLong_FromUnsignedLongLong(module_hooks().timestamp());
+PyObject* mm_timestamp(PyObject* module, PyObject*) {
+	Instance* instance = instance_of(module);
+	return instance ? PyLong_FromUnsignedLongLong(instance->timestamp()) : nullptr;
 }
 
 // interval(fn, ms): ms rounded to the nearest 10 like the in-process backend; 0 cancels.
-PyObject* mm_interval(PyObject*, PyObject* args) {
+PyObject* mm_interval(PyObject* module, PyObject* args) {
 	PyObject* callable = nullptr;
 	PyObject* period_object = nullptr;
 	if (!PyArg_ParseTuple(args, "OO:interval", &callable, &period_object)) {
 		return nullptr;
 	}
 	if (!PyCallable_Check(callable)) {
-		PyErr_Format(PyExc_TypeError, "interval(): the first argument must be callable, not %.100s",
-		             Py_TYPE(callable)->tp_name);
-		return nullptr;
+		return type_error("interval(): the first argument must be callable", callable);
 	}
 	// Whole milliseconds, as the in-process backend took them: an int, not a float.
 	if (!PyIndex_Check(period_object)) {
-		PyErr_Format(PyExc_TypeError, "interval(): the period must be a whole number of milliseconds (an int), not %.100s",
-		             Py_TYPE(period_object)->tp_name);
-		return nullptr;
+		return type_error("interval(): the period must be a whole number of milliseconds (an int)", period_object);
 	}
 	PyObject* period_int = PyNumber_Index(period_object);
 	if (!period_int) {
@@ -175,22 +192,24 @@ PyObject* mm_interval(PyObject*, PyObject* args) {
 		             period_object);
 		return nullptr;
 	}
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
 	uint64_t rounded = (static_cast<uint64_t>(period) + 5) / 10 * 10;
-	module_hooks().scheduler->set_interval(callable, rounded);
+	instance->scheduler().set_interval(callable, rounded);
 	Py_RETURN_NONE;
 }
 
 // manage(fn, sock): calls fn(sock) whenever sock is readable; fn None unregisters.
-PyObject* mm_manage(PyObject*, PyObject* args) {
+PyObject* mm_manage(PyObject* module, PyObject* args) {
 	PyObject* handler = nullptr;
 	PyObject* socket = nullptr;
 	if (!PyArg_ParseTuple(args, "OO:manage", &handler, &socket)) {
 		return nullptr;
 	}
 	if (handler != Py_None && !PyCallable_Check(handler)) {
-		PyErr_Format(PyExc_TypeError, "manage(): the handler must be callable or None, not %.100s",
-		             Py_TYPE(handler)->tp_name);
-		return nullptr;
+		return type_error("manage(): the handler must be callable or None", handler);
 	}
 	PyObject* fileno = PyObject_CallMethod(socket, "fileno", nullptr);
 	if (!fileno) {
@@ -229,8 +248,12 @@ PyObject* mm_manage(PyObject*, PyObject* args) {
 		             fd, Py_TYPE(socket)->tp_name);
 		return nullptr;
 	}
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
 	std::string error;
-	if (!module_hooks().scheduler->manage(handler == Py_None ? nullptr : handler, socket, static_cast<int>(fd), error)) {
+	if (!instance->scheduler().manage(handler == Py_None ? nullptr : handler, socket, static_cast<int>(fd), error)) {
 		PyErr_Format(PyExc_ValueError, "manage(): %s", error.c_str());
 		return nullptr;
 	}
@@ -238,13 +261,17 @@ PyObject* mm_manage(PyObject*, PyObject* args) {
 }
 
 // channels(): the names of every channel of this instance.
-PyObject* mm_channels(PyObject*, PyObject*) {
-	const auto& channels = state().channels();
+PyObject* mm_channels(PyObject* module, PyObject*) {
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
+	const Instance::Channels& channels = instance->channels();
 	PyObject* list = PyList_New(static_cast<Py_ssize_t>(channels.size()));
 	if (!list) {
 		return nullptr;
 	}
-	for (size_t i = 0; i < channels.size(); i++) {
+	for (uint32_t i = 0; i < channels.size(); i++) {
 		PyObject* name = PyUnicode_FromString(channels[i].name.c_str());
 		if (!name) {
 			Py_DECREF(list);
@@ -256,48 +283,49 @@ PyObject* mm_channels(PyObject*, PyObject*) {
 }
 
 // cleanup_handler(fn): fn runs once at shutdown; returns the handler it replaces (or None).
-PyObject* mm_cleanup_handler(PyObject*, PyObject* args) {
+PyObject* mm_cleanup_handler(PyObject* module, PyObject* args) {
 	PyObject* handler = nullptr;
 	if (!PyArg_ParseTuple(args, "O:cleanup_handler", &handler)) {
 		return nullptr;
 	}
 	if (handler != Py_None && !PyCallable_Check(handler)) {
-		PyErr_Format(PyExc_TypeError, "cleanup_handler(): the handler must be callable or None, not %.100s",
-		             Py_TYPE(handler)->tp_name);
+		return type_error("cleanup_handler(): the handler must be callable or None", handler);
+	}
+	Instance* instance = instance_of(module);
+	if (!instance) {
 		return nullptr;
 	}
-	PyObject* previous = module_hooks().cleanup_handler;
-	module_hooks().cleanup_handler = nullptr;
-	if (handler != Py_None) {
-		Py_INCREF(handler);
-		module_hooks().cleanup_handler = handler;
-	}
+	PyObject* previous = instance->replace_cleanup_handler(handler == Py_None ? nullptr : handler);
 	if (!previous) {
 		Py_RETURN_NONE;
 	}
-	return previous;  // the reference we held passes to the caller
+	return previous;  // the reference the instance held passes to the caller
 }
 
 // _log(level, text): where the host's sys.stdout and sys.stderr send their lines.
-PyObject* mm_log(PyObject*, PyObject* args) {
+PyObject* mm_log(PyObject* module, PyObject* args) {
 	int level = 0;
 	const char* text = nullptr;
 	Py_ssize_t length = 0;
 	if (!PyArg_ParseTuple(args, "is#:_log", &level, &text, &length)) {
 		return nullptr;
 	}
-	module_hooks().log(level, std::string_view(text, static_cast<size_t>(length)));
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
+	instance->log(level, std::string_view(text, static_cast<size_t>(length)));
 	Py_RETURN_NONE;
 }
 
 // _on_interrupt(signum, frame): Python's handler for the watchdog's signal. Raises
 // HandlerTimeout only into the call that overran; a signal that arrives after that call
 // returned does nothing, so it never hits the next handler.
-PyObject* mm_on_interrupt(PyObject*, PyObject*) {
-	Watchdog* watchdog = module_hooks().watchdog;
-	if (watchdog && handler_timeout) {
-		if (auto message = watchdog->overdue()) {
-			PyErr_SetString(handler_timeout, message->c_str());
+PyObject* mm_on_interrupt(PyObject* module, PyObject*) {
+	ModuleState* state = state_of(module);
+	if (state && state->instance && state->handler_timeout) {
+		if (auto message = state->instance->overdue()) {
+			PyErr_SetString(state->handler_timeout, message->c_str());
 			return nullptr;
 		}
 	}
@@ -319,30 +347,83 @@ PyMethodDef methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+int module_traverse(PyObject* module, visitproc visit, void* arg) {
+	if (ModuleState* state = state_of(module)) {
+		Py_VISIT(state->handler_timeout);
+	}
+	return 0;
+}
+
+int module_clear(PyObject* module) {
+	if (ModuleState* state = state_of(module)) {
+		Py_CLEAR(state->handler_timeout);
+	}
+	return 0;
+}
+
+void module_free(void* module) {
+	module_clear(static_cast<PyObject*>(module));
+}
+
 PyModuleDef definition = {
-    PyModuleDef_HEAD_INIT, "midimonster", "MIDIMonster's python backend API, served by mm-pyhost.", -1, methods,
-    nullptr, nullptr, nullptr, nullptr,
+    PyModuleDef_HEAD_INIT,
+    "midimonster",
+    "MIDIMonster's python backend API, served by mm-pyhost.",
+    sizeof(ModuleState),
+    methods,
+    nullptr,  // no slots: single-phase initialisation, in init_midimonster_module()
+    module_traverse,
+    module_clear,
+    module_free,
 };
 
 }  // namespace
 
 PyObject* init_midimonster_module() {
+	// A re-import (after `del sys.modules["midimonster"]`) makes a new module object: it
+	// serves the instance the one before it served.
+	PyObject* previous = PyState_FindModule(&definition);  // borrowed; none at the first import
+	Instance* instance = previous ? state_of(previous)->instance : nullptr;
 	PyObject* module = PyModule_Create(&definition);
 	if (!module) {
 		return nullptr;
 	}
-	// One interpreter per process: this reference lives as long as the interpreter.
-	handler_timeout = PyErr_NewExceptionWithDoc(
+	ModuleState* state = state_of(module);
+	state->instance = instance;
+	state->handler_timeout = PyErr_NewExceptionWithDoc(
 	    "midimonster.HandlerTimeout",
 	    "Raised in a handler that ran longer than the instance's handler-timeout. A BaseException, so "
 	    "that `except Exception:` does not swallow it.",
 	    PyExc_BaseException, nullptr);
-	if (!handler_timeout || PyModule_AddObjectRef(module, "HandlerTimeout", handler_timeout) != 0 ||
+	if (!state->handler_timeout || PyModule_AddObjectRef(module, "HandlerTimeout", state->handler_timeout) != 0 ||
 	    PyModule_AddIntConstant(module, "_INTERRUPT_SIGNAL", Watchdog::interrupt_signal()) != 0) {
 		Py_DECREF(module);
 		return nullptr;
 	}
 	return module;
+}
+
+bool bind_midimonster_module(Instance& instance, std::string& error) {
+	PyObject* module = PyImport_ImportModule("midimonster");
+	if (!module) {
+		PyErr_Print();
+		error = "the host's midimonster module failed to load";
+		return false;
+	}
+	state_of(module)->instance = &instance;
+	Py_DECREF(module);
+	return true;
+}
+
+void unbind_midimonster_module() {
+	if (PyObject* module = PyState_FindModule(&definition)) {  // borrowed
+		state_of(module)->instance = nullptr;
+	}
+}
+
+Instance* midimonster_module_instance() {
+	PyObject* module = PyState_FindModule(&definition);  // borrowed
+	return module ? state_of(module)->instance : nullptr;
 }
 
 }  // namespace mmpy::host

@@ -1,36 +1,27 @@
 // The `midimonster` Python module that user code imports: the API of the in-process
-// backend, answered from the host's own state.
+// backend, answered from the Instance bound to the module's state.
 #pragma once
 
 #include <Python.h>
 
-#include <cstdint>
-#include <functional>
-#include <string_view>
+#include <string>
 
 namespace mmpy::host {
 
-class InstanceState;
-class Scheduler;
-class Watchdog;
-
-// What the module functions act on. One instance per host process, so one set of hooks.
-struct ModuleHooks {
-	InstanceState* state = nullptr;
-	Scheduler* scheduler = nullptr;
-	Watchdog* watchdog = nullptr;  // handler-timeout: who decides whether a call overran
-	std::function<void(int level, std::string_view text)> log;
-	std::function<uint64_t()> timestamp;
-	// Sends the outputs made so far and waits while the shim is behind; called when one
-	// handler has made a full batch of them. False with a Python exception set if a signal
-	// (handler-timeout) interrupted the wait.
-	std::function<bool()> flush_outputs;
-	PyObject* cleanup_handler = nullptr;  // owned reference or nullptr
-};
-
-ModuleHooks& module_hooks();
+class Instance;
 
 // Registered with PyImport_AppendInittab before the interpreter starts.
 PyObject* init_midimonster_module();
+
+// Imports the module and makes its functions act on `instance`. Python must run, with
+// the GIL held.
+bool bind_midimonster_module(Instance& instance, std::string& error);
+
+// Leaves the module acting on no instance, so that nothing reaches one that is gone.
+void unbind_midimonster_module();
+
+// The Instance the module acts on now, nullptr if none (the fuzz harness checks that a
+// finished session left none behind).
+Instance* midimonster_module_instance();
 
 }  // namespace mmpy::host

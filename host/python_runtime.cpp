@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <climits>
-#include <set>
 
 #include "midimonster_module.h"
 #include "watchdog.h"
@@ -73,13 +72,6 @@ PyObject* main_dict() {
 	return PyModule_GetDict(PyImport_AddModule("__main__"));
 }
 
-// Names of modules whose `module =` line failed, so that a handler naming them says why
-// it is missing. One interpreter, one instance per process.
-std::set<std::string>& failed_imports() {
-	static std::set<std::string> names;
-	return names;
-}
-
 // The name a `module = VALUE` line loads: a path's file name without `.py`, else the
 // first part of a dotted name (the part handler names start with).
 std::string module_name_of(const std::string& value, bool is_path) {
@@ -111,7 +103,7 @@ PyObject* without_loader_frames(PyObject* trace) {
 
 }  // namespace
 
-bool PythonRuntime::start(const std::string& directory, std::string& error) {
+bool PythonRuntime::start(const std::string& directory, Instance& instance, std::string& error) {
 	// Always true in mm-pyhost (one session per process); see owns_interpreter_.
 	if (!Py_IsInitialized()) {
 		PyImport_AppendInittab("midimonster", init_midimonster_module);
@@ -133,7 +125,11 @@ bool PythonRuntime::start(const std::string& directory, std::string& error) {
 		owns_interpreter_ = true;
 	}
 	running_ = true;
-	failed_imports().clear();
+	failed_imports_.clear();
+	// Before the bootstrap: its streams already log through the module.
+	if (!bind_midimonster_module(instance, error)) {
+		return false;
+	}
 
 	PyObject* path = PySys_GetObject("path");  // borrowed
 	PyObject* folder = PyUnicode_DecodeFSDefault(directory.c_str());
@@ -160,8 +156,11 @@ void PythonRuntime::stop() {
 	}
 	flush_streams();
 	if (owns_interpreter_) {
+		// The module stays bound meanwhile: what Python prints while it finalizes is logged.
 		Py_FinalizeEx();
 		owns_interpreter_ = false;
+	} else {
+		unbind_midimonster_module();  // the Instance goes with its session
 	}
 	running_ = false;
 }
@@ -175,7 +174,7 @@ bool PythonRuntime::import_module(const std::string& value, std::string& error) 
 		char directory[PATH_MAX];
 		error = "failed to import module '" + value + "': there is no file " + value +
 		        (value[0] != '/' && getcwd(directory, sizeof(directory)) ? std::string(" in ") + directory : std::string());
-		failed_imports().insert(module_name_of(value, is_path));
+		failed_imports_.insert(module_name_of(value, is_path));
 		return false;
 	}
 	if (is_path) {
@@ -209,7 +208,7 @@ bool PythonRuntime::import_module(const std::string& value, std::string& error) 
 	}
 	PyErr_Restore(type, exc, trace);
 	report_exception("");
-	failed_imports().insert(module_name_of(value, is_path));
+	failed_imports_.insert(module_name_of(value, is_path));
 	return false;
 }
 
@@ -223,7 +222,7 @@ PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) 
 	PyObject* modules = PyImport_GetModuleDict();  // borrowed
 	PyObject* object = PyDict_GetItemString(modules, module_name.c_str());  // borrowed
 	if (!object) {
-		error = failed_imports().count(module_name)
+		error = failed_imports_.count(module_name)
 		            ? "module '" + module_name + "' failed to import (the error is logged above)"
 		            : "module '" + module_name + "' is not loaded (is there a 'module = " + module_name +
 		                  "' line in the instance's section?)";
@@ -289,11 +288,11 @@ void PythonRuntime::call_one(PyObject* callable, PyObject* arg, const char* cont
 // host behind the core's back, so SystemExit is reported like any other exception.
 void PythonRuntime::report_exception(const std::string& context) {
 	if (!context.empty()) {
-		module_hooks().log(0, context + " raised an exception:");
+		log_.log(0, context + " raised an exception:");
 	}
 	if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
 		PyErr_Clear();
-		module_hooks().log(0, "SystemExit ignored: the host only stops when the core shuts down");
+		log_.log(0, "SystemExit ignored: the host only stops when the core shuts down");
 		return;
 	}
 	PyErr_PrintEx(0);

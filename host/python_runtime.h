@@ -5,17 +5,25 @@
 
 #include <Python.h>
 
+#include <set>
 #include <string>
+
+#include "sinks.h"
 
 namespace mmpy::host {
 
+class Instance;
 class Watchdog;
 
 class PythonRuntime {
 public:
+	// Exceptions and their tracebacks are logged to `log`.
+	explicit PythonRuntime(LogSink& log) : log_(log) {}
+
 	// Starts the main interpreter (C extensions such as numpy need the main one), then
-	// prepares it for this session. An interpreter that already runs is only prepared.
-	bool start(const std::string& directory, std::string& error);
+	// prepares it for this session, with the `midimonster` module acting on `instance`.
+	// An interpreter that already runs is only prepared.
+	bool start(const std::string& directory, Instance& instance, std::string& error);
 	void stop();
 	bool running() const { return running_; }
 
@@ -45,6 +53,7 @@ public:
 private:
 	void report_exception(const std::string& context);
 
+	LogSink& log_;
 	bool running_ = false;
 	// This runtime started the interpreter, so stop() finalizes it. False only when the
 	// interpreter already ran before start(): the fuzz harness (tests/fuzz/fuzz_host_session.cpp)
@@ -52,6 +61,9 @@ private:
 	// finalized and started again reliably. A host process never starts it beforehand.
 	bool owns_interpreter_ = false;
 	Watchdog* watchdog_ = nullptr;
+	// Names of modules whose `module =` line failed, so that a handler naming them says why
+	// it is missing.
+	std::set<std::string> failed_imports_;
 };
 
 }  // namespace mmpy::host

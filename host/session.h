@@ -1,23 +1,27 @@
-// One shim connection serving one [python NAME] instance: the protocol's state machine
-// (hello, configure, start, events, shutdown) on top of the interpreter.
+// One shim connection serving one [python NAME] instance: the protocol's phases (hello,
+// configuration, the show, shutdown) and the wiring of the host's parts. What the instance
+// does lives in Instance and InstanceOptions; the Session routes frames to them and sends
+// what they produce.
 #pragma once
 
 #include <uv.h>
 
-#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "connection.h"
-#include "instance_state.h"
+#include "core_clock.h"
+#include "instance.h"
+#include "instance_options.h"
 #include "python_runtime.h"
 #include "scheduler.h"
+#include "sinks.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
 
-class Session {
+class Session : private LogSink, private OutputSink {
 public:
 	explicit Session(uv_loop_t* loop);
 	~Session();
@@ -30,43 +34,44 @@ public:
 
 	bool finished() const { return phase_ == Phase::Finished; }
 
+	const Instance& instance() const { return instance_; }
+
 private:
 	enum class Phase { AwaitHello, Configuring, Running, Finished };
 
 	bool on_frame(const protocol::Frame& frame);
 	bool on_hello(std::span<const uint8_t> payload);
 	bool on_configure(std::span<const uint8_t> payload);
-	bool set_handler_timeout(const std::string& value, std::string& error);
 	bool on_start(std::span<const uint8_t> payload);
 	bool on_inputs(std::span<const uint8_t> payload);
 	bool on_heartbeat(std::span<const uint8_t> payload);
 	bool on_shutdown();
+	bool on_error(std::span<const uint8_t> payload);
+	template <typename Message>
+	bool parse(std::span<const uint8_t> payload, Message& message);
 	bool reject(const std::string& reason);
 
-	void deliver(uint32_t id, double value);
-	void resolve_handlers();
 	void run_cleanup_handler();
-	void finish(const std::string& reason);
+	void finish(const ConnectionEnd& end);
 
-	void send_log(int level, std::string_view text);
+	// LogSink: a Log frame, after the outputs made before it.
+	void log(int level, std::string_view text) override;
+	// OutputSink: flush(), then waits while the shim is behind.
+	bool send_outputs() override;
 	// Sends the outputs of this loop turn as one frame, then everything queued.
 	void flush();
-	// The core's clock: any thread (the watchdog stamps its heartbeats with it).
-	uint64_t core_timestamp() const;
-	void set_core_timestamp(uint64_t timestamp);
 
 	uv_loop_t* loop_;
 	Phase phase_ = Phase::AwaitHello;
+	CoreClock clock_;
 	Connection connection_;
-	InstanceState state_;
 	PythonRuntime python_;
 	Scheduler scheduler_;
 	Watchdog watchdog_;  // after connection_: it sends through it until it is stopped
+	Instance instance_;
+	InstanceOptions options_;
 	std::vector<uint8_t> out_;
 	bool outputs_routed_ = true;  // false once the core's routing has stopped
-	// The core's clock in ns minus uv_hrtime() when it was last heard: one atomic, so the
-	// watchdog reads a consistent value.
-	std::atomic<int64_t> core_clock_offset_ns_{0};
 };
 
 }  // namespace mmpy::host

@@ -9,6 +9,7 @@
 
 #include "connection.h"
 #include "control.h"
+#include "core_clock.h"
 #include "log.h"
 
 namespace mmpy::host {
@@ -46,8 +47,8 @@ std::string describe(const char* kind, const std::string* subject) {
 
 }  // namespace
 
-Watchdog::Watchdog(Connection& connection, Clock core_clock)
-    : connection_(connection), core_clock_(std::move(core_clock)) {}
+Watchdog::Watchdog(Connection& connection, const CoreClock& core_clock)
+    : connection_(connection), core_clock_(core_clock) {}
 
 Watchdog::~Watchdog() {
 	stop();
@@ -235,14 +236,14 @@ uint64_t Watchdog::next_wakeup(const Call& call, uint64_t now, uint64_t timeout_
 void Watchdog::send_heartbeat() {
 	std::vector<uint8_t> frame;
 	protocol::Heartbeat beat;
-	beat.timestamp = core_clock_();
+	beat.timestamp = core_clock_.now_ms();
 	beat.handled = handled_.load(std::memory_order_relaxed);
 	if (protocol::encode(frame, beat)) {
 		connection_.send(frame);
 	}
 }
 
-// A line for the core's log, straight through the connection (Session::send_log belongs
+// A line for the core's log, straight through the connection (Session's log belongs
 // to the loop thread); the host's stderr if the connection is gone.
 void Watchdog::send_log(const std::string& text) {
 	if (connection_.closed()) {

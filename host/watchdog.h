@@ -10,7 +10,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,13 +18,12 @@
 namespace mmpy::host {
 
 class Connection;
+class CoreClock;
 
 class Watchdog {
 public:
-	// The core's clock as the host estimates it (ms); called from the watchdog thread.
-	using Clock = std::function<uint64_t()>;
-
-	Watchdog(Connection& connection, Clock core_clock);
+	// Heartbeats and log lines go through `connection`, stamped with `core_clock`.
+	Watchdog(Connection& connection, const CoreClock& core_clock);
 	~Watchdog();
 	Watchdog(const Watchdog&) = delete;
 	Watchdog& operator=(const Watchdog&) = delete;
@@ -72,7 +70,7 @@ private:
 	uint64_t next_wakeup(const Call& call, uint64_t now_ns, uint64_t timeout_ms) const;
 
 	Connection& connection_;
-	Clock core_clock_;
+	const CoreClock& core_clock_;
 	pthread_t loop_thread_{};
 	std::thread thread_;
 	std::mutex mutex_;

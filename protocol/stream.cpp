@@ -66,8 +66,10 @@ IoOutcome FrameStream::write(int fd, std::span<const uint8_t> frames) {
 	size_t done = 0;
 	IoOutcome outcome = send_some(fd, frames.data(), frames.size(), done);
 	if (outcome.kind == IoOutcome::Kind::WouldBlock) {
-		outbox_.assign(frames.begin() + static_cast<ptrdiff_t>(done), frames.end());
-		sent_ = 0;
+		// The outbox starts at a frame, as compact() and for_each_unsent_frame() expect.
+		size_t boundary = written_whole(frames.data(), done);
+		outbox_.assign(frames.begin() + static_cast<ptrdiff_t>(boundary), frames.end());
+		sent_ = done - boundary;
 	}
 	return outcome;
 }
@@ -77,17 +79,23 @@ void FrameStream::discard_unsent() {
 	sent_ = 0;
 }
 
-// Drops the frames already written whole, so a slowly draining outbox does not keep
-// growing; a frame partly written stays, so the outbox always starts at a frame.
-void FrameStream::compact() {
+// The bytes of the frames at the start of `frames` that the first `written` bytes hold whole.
+size_t FrameStream::written_whole(const uint8_t* frames, size_t written) {
 	size_t boundary = 0;
-	while (boundary + kHeaderSize <= sent_) {
-		size_t end = boundary + kHeaderSize + load<uint32_t>(outbox_.data() + boundary);
-		if (end > sent_) {
+	while (boundary + kHeaderSize <= written) {
+		size_t end = boundary + kHeaderSize + load<uint32_t>(frames + boundary);
+		if (end > written) {
 			break;
 		}
 		boundary = end;
 	}
+	return boundary;
+}
+
+// Drops the frames already written whole, so a slowly draining outbox does not keep
+// growing; a frame partly written stays, so the outbox always starts at a frame.
+void FrameStream::compact() {
+	size_t boundary = written_whole(outbox_.data(), sent_);
 	outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<ptrdiff_t>(boundary));
 	sent_ -= boundary;
 }

@@ -70,6 +70,7 @@ public:
 
 private:
 	IoOutcome send_some(int fd, const uint8_t* data, size_t size, size_t& done);
+	static size_t written_whole(const uint8_t* frames, size_t written);
 	void compact();
 
 	std::vector<uint8_t> outbox_;

@@ -555,6 +555,7 @@ void run_session(const uint8_t* data, size_t size) {
 			bool more = uv_run(&loop, UV_RUN_ONCE) != 0;
 			FUZZ_CHECK(more || session.finished(), "the loop ran dry but the session is not finished");
 		}
+		FUZZ_CHECK(!session.instance().has_cleanup_handler(), "the cleanup handler outlived its session");
 		uv_close(reinterpret_cast<uv_handle_t*>(&peer.poll), nullptr);
 		// A finished session has closed all its handles. main.cpp closes whatever is left
 		// and runs the loop out while the Session still exists, then destroys it: a handle
@@ -575,7 +576,8 @@ void run_session(const uint8_t* data, size_t size) {
 	close(pair[0]);
 
 	FUZZ_CHECK(!PyErr_Occurred(), "a Python exception escaped the session");
-	FUZZ_CHECK(mmpy::host::module_hooks().cleanup_handler == nullptr, "the cleanup handler outlived its session");
+	FUZZ_CHECK(mmpy::host::midimonster_module_instance() == nullptr,
+	           "the midimonster module still acts on the instance of a finished session");
 	armed = false;
 	PyObject* result = PyObject_CallNoArgs(reset_python);
 	if (!result) {

@@ -117,3 +117,35 @@ TEST_CASE("writing from the caller's buffer queues only what the socket did not 
 	writer.discard_unsent();
 	CHECK(writer.unsent() == 0);
 }
+
+TEST_CASE("frames the socket takes only partly from the caller's buffer wait whole in the outbox", "[protocol][stream]") {
+	Pair pair;
+	std::vector<uint8_t> frames;
+	constexpr size_t kFrames = 4000;
+	for (size_t i = 0; i < kFrames; i++) {
+		encode(frames, Log{0, std::string(100, 'x')});
+	}
+	FrameStream writer, reader;
+	REQUIRE(writer.write(pair.a, frames).kind == IoOutcome::Kind::WouldBlock);
+	size_t received = 0;
+	while (reader.read(pair.b).kind == IoOutcome::Kind::Done) {
+		received += frames_in(reader);
+	}
+
+	// The frames the peer has not received whole are still there, whole.
+	size_t waiting = 0;
+	writer.for_each_unsent_frame([&](const Frame& frame) {
+		CHECK(frame.type == FrameType::Log);
+		waiting++;
+	});
+	CHECK(waiting == kFrames - received);
+
+	for (int round = 0; round < 100000 && received < kFrames; round++) {
+		REQUIRE(writer.write(pair.a).ok());
+		while (reader.read(pair.b).kind == IoOutcome::Kind::Done) {
+			received += frames_in(reader);
+		}
+	}
+	CHECK(received == kFrames);
+	CHECK(writer.unsent() == 0);
+}

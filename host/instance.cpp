@@ -1,0 +1,155 @@
+#include "instance.h"
+
+namespace mmpy::host {
+
+Instance::Instance(PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog, OutputSink& outputs,
+                   LogSink& log, const CoreClock& clock)
+    : python_(python), scheduler_(scheduler), watchdog_(watchdog), outputs_(outputs), log_(log), clock_(clock) {}
+
+std::vector<std::pair<std::string, double>> Instance::outputs_before_start() const {
+	std::vector<std::pair<std::string, double>> outputs;
+	for (const Channel& channel : channels_) {
+		if (channel.output_before_start) {
+			outputs.emplace_back(channel.name, channel.output);
+		}
+	}
+	return outputs;
+}
+
+// No handler is resolved yet: start() resolves them against the adopted table.
+bool Instance::adopt(const protocol::ChannelList& table, std::string& error) {
+	return channels_.adopt(table, error);
+}
+
+void Instance::start(const protocol::Start& start) {
+	for (const auto& [id, value] : start.inputs) {
+		if (channels_.contains(id)) {
+			channels_[id].input = value;
+		}
+	}
+	for (const auto& [id, value] : start.outputs) {
+		if (channels_.contains(id)) {
+			channels_[id].output = value;
+		}
+	}
+	resolve_handlers();
+	started_ = true;
+	// Values output() set at import time become the show's initial events; a restarted
+	// host's shim has them already.
+	if (!start.restart) {
+		for (uint32_t id = 0; id < channels_.size(); id++) {
+			if (channels_[id].output_before_start) {
+				pending_.push_back({id, channels_[id].output});
+			}
+		}
+	}
+	scheduler_.start();
+}
+
+// Finds the handler of every channel: module.function for dotted names, the
+// default-handler for plain ones. What cannot be found is said once, here.
+void Instance::resolve_handlers() {
+	PyObject* fallback = nullptr;
+	std::string error;
+	if (!default_handler_.empty()) {
+		fallback = python_.resolve(default_handler_, error);
+		if (!fallback) {
+			log_.log(0, "default-handler " + default_handler_ + ": " + error);
+		}
+	}
+	for (Channel& channel : channels_) {
+		if (channel.name.find('.') == std::string::npos) {
+			Py_XINCREF(fallback);
+			channel.handler = fallback;
+			continue;
+		}
+		channel.handler = python_.resolve(channel.name, error);
+		if (!channel.handler) {
+			log_.log(0, "channel " + channel.name + " has no handler: " + error + "; its events are ignored");
+		}
+	}
+	Py_XDECREF(fallback);
+}
+
+bool Instance::deliver(const protocol::BatchView& batch, std::string& error) {
+	for (uint32_t i = 0; i < batch.size(); i++) {
+		protocol::Event event = batch[i];
+		if (!channels_.contains(event.channel)) {
+			error = "event on channel id " + std::to_string(event.channel) + ", which the table lacks";
+			return false;
+		}
+		watchdog_.count_handled();
+		call_handler(channels_[event.channel], event.value);
+	}
+	return true;
+}
+
+// inputvalue() of the channel answers the previous value until its handler returns.
+void Instance::call_handler(Channel& channel, double value) {
+	if (channel.handler) {
+		PyObject* argument = PyFloat_FromDouble(value);
+		current_ = &channel;
+		if (argument) {
+			python_.call_one(channel.handler, argument, "the handler of channel", channel.name);
+		}
+		current_ = nullptr;
+		Py_XDECREF(argument);
+	}
+	channel.input = value;
+}
+
+// Its outputs are not routed: the core's routing has already stopped, as with the
+// in-process backend.
+void Instance::run_cleanup() {
+	scheduler_.clear();
+	PyObject* handler = replace_cleanup_handler(nullptr);
+	if (handler && python_.running()) {
+		python_.call(handler, nullptr, "cleanup handler", nullptr);
+		python_.flush_streams();
+	}
+	Py_XDECREF(handler);
+	// What the cleanup handler itself registered (interval(), manage(), another cleanup
+	// handler) never runs; dropped now, while Python lives. A timer left in the scheduler
+	// was closed twice at exit, and libuv aborted the host (found with fuzz_host_session).
+	scheduler_.clear();
+	Py_CLEAR(cleanup_handler_);
+	pending_.clear();
+}
+
+void Instance::release() {
+	for (Channel& channel : channels_) {
+		Py_CLEAR(channel.handler);
+	}
+	Py_CLEAR(cleanup_handler_);
+}
+
+bool Instance::output(std::string_view name, double value) {
+	if (!started_) {
+		Channel& channel = channels_[channels_.add(name)];
+		channel.output = value;
+		channel.output_before_start = true;
+		return true;
+	}
+	auto id = channels_.find(name);
+	if (!id) {
+		return true;
+	}
+	channels_[*id].output = value;
+	pending_.push_back({*id, value});
+	// A handler that outputs in a long loop streams them instead of hoarding memory.
+	return pending_.size() < protocol::kMaxBatchEvents || outputs_.send_outputs();
+}
+
+const Instance::Channel* Instance::find(std::string_view name) const {
+	auto id = channels_.find(name);
+	return id ? &channels_[*id] : nullptr;
+}
+
+PyObject* Instance::replace_cleanup_handler(PyObject* handler) {
+	PyObject* previous = cleanup_handler_;
+	Py_XINCREF(handler);
+	cleanup_handler_ = handler;
+	return previous;
+}
+
+}  // namespace mmpy::host

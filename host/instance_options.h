@@ -1,0 +1,32 @@
+// The options of an instance's section (`module`, `default-handler`, `handler-timeout`), as
+// the shim forwards them one line at a time while the core reads its configuration.
+#pragma once
+
+#include "control.h"
+#include "instance.h"
+#include "python_runtime.h"
+#include "sinks.h"
+#include "watchdog.h"
+
+namespace mmpy::host {
+
+class InstanceOptions {
+public:
+	InstanceOptions(PythonRuntime& python, Instance& instance, Watchdog& watchdog, LogSink& log)
+	    : python_(python), instance_(instance), watchdog_(watchdog), log_(log) {}
+
+	// Applies one option line; the result says whether the core may go on, and why not.
+	protocol::ConfigureResult apply(const protocol::Configure& option);
+
+private:
+	void import_module(const std::string& value, protocol::ConfigureResult& result);
+	void set_default_handler(const std::string& value);
+	void set_handler_timeout(const std::string& value, protocol::ConfigureResult& result);
+
+	PythonRuntime& python_;
+	Instance& instance_;
+	Watchdog& watchdog_;
+	LogSink& log_;
+};
+
+}  // namespace mmpy::host
