@@ -16,8 +16,11 @@ std::vector<std::pair<std::string, double>> Instance::outputs_before_start() con
 	return outputs;
 }
 
-// No handler is resolved yet: start() resolves them against the adopted table.
+// start() resolves the handlers against the adopted table; none may stay behind.
 bool Instance::adopt(const protocol::ChannelList& table, std::string& error) {
+	for (Channel& channel : channels_) {
+		Py_CLEAR(channel.handler);
+	}
 	return channels_.adopt(table, error);
 }
 

@@ -3,7 +3,8 @@
 // in a decoder until they make whole frames. Every I/O call returns its outcome as a value.
 //
 // The write side (outbox) and the read side (decoder) share no state, so a user may guard
-// one with a lock and keep the other on a single thread (the host does).
+// one with a lock and keep the other on a single thread (the host does); only reserve()
+// and reset() touch both.
 #pragma once
 
 #include <cstddef>

@@ -22,7 +22,11 @@ public:
 	// Handles one frame; a loss ends the dispatch (and the connection).
 	using FrameHandler = std::function<std::optional<HostLoss>(const protocol::Frame&)>;
 
+	HostLink() = default;
 	~HostLink();
+	// It owns a descriptor.
+	HostLink(const HostLink&) = delete;
+	HostLink& operator=(const HostLink&) = delete;
 
 	// Takes ownership of a connected socket.
 	void adopt(int fd);

@@ -35,9 +35,13 @@ public:
 	// Kills the host let go of, which did not exit by itself.
 	virtual void kill_let_go() = 0;
 
-	// Waits up to `timeout_ms` for the current host (or, with none, the one let go of) to
-	// end, then kills it. Nothing when there is no such process.
-	virtual std::optional<HostEnd> end(int timeout_ms) = 0;
+	// Before the show, where waiting is fine: waits up to `timeout_ms` for the host let go of
+	// to end, then kills it. Nothing when there is no such process.
+	virtual std::optional<HostEnd> reap_within(int timeout_ms) = 0;
+
+	// At shutdown: the current host gets `timeout_ms` to exit before it is killed, one still
+	// being reaped is killed at once. How the current one ended, if there was one.
+	virtual std::optional<HostEnd> finish(int timeout_ms) = 0;
 
 	// Attach mode: the listener's socket, to which the shim connects again after a loss.
 	virtual bool reconnects() const = 0;
@@ -57,7 +61,8 @@ public:
 	bool reaping() const override { return let_go_ > 0; }
 	std::optional<HostEnd> reap() override;
 	void kill_let_go() override;
-	std::optional<HostEnd> end(int timeout_ms) override;
+	std::optional<HostEnd> reap_within(int timeout_ms) override;
+	std::optional<HostEnd> finish(int timeout_ms) override;
 	bool reconnects() const override { return false; }
 	const std::string& address() const override { return configured_; }
 
@@ -82,7 +87,8 @@ public:
 	bool reaping() const override { return false; }
 	std::optional<HostEnd> reap() override { return std::nullopt; }
 	void kill_let_go() override {}
-	std::optional<HostEnd> end(int) override { return std::nullopt; }
+	std::optional<HostEnd> reap_within(int) override { return std::nullopt; }
+	std::optional<HostEnd> finish(int) override { return std::nullopt; }
 	bool reconnects() const override { return true; }
 	const std::string& address() const override { return path_; }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -21,6 +22,12 @@ public:
 			held_flag_[id] = true;
 			held_.push_back(id);
 		}
+	}
+
+	// Room for `channels` channels, so that holding allocates nothing during the show.
+	void reserve(size_t channels) {
+		held_.reserve(channels);
+		held_flag_.resize(std::max(held_flag_.size(), channels), false);
 	}
 
 	bool empty() const { return held_.empty(); }

@@ -18,12 +18,15 @@ void line(const char* instance, const std::string& text) {
 namespace log_lines {
 
 void plain(const char* format, ...) {
-	char text[2048];
-	va_list args;
+	va_list args, again;
 	va_start(args, format);
-	std::vsnprintf(text, sizeof text, format, args);
+	va_copy(again, args);
+	int length = std::vsnprintf(nullptr, 0, format, args);
 	va_end(args);
-	log_printf(0, const_cast<char*>("python"), const_cast<char*>("%s\n"), text);
+	std::string text(length > 0 ? static_cast<size_t>(length) : 0, '\0');
+	std::vsnprintf(text.data(), text.size() + 1, format, again);
+	va_end(again);
+	log_printf(0, const_cast<char*>("python"), const_cast<char*>("%s\n"), text.c_str());
 }
 
 void python(const char* instance, int level, const std::string& text) {

@@ -145,6 +145,7 @@ bool ShimInstance::start(std::string& error) {
 		return false;
 	}
 	routed_ = true;
+	held_.reserve(channels_.size());
 	if (!manage(true)) {
 		error = "the core cannot watch the host's socket";
 		return false;
@@ -168,7 +169,7 @@ void ShimInstance::deliver(size_t count, channel** channels, channel_value* valu
 		return;
 	}
 	// Straight to the host when it is up and keeping pace; held per channel otherwise.
-	bool direct = phase_ == Phase::Up && held_.empty() && link_.unsent() <= kOutboxLimit;
+	bool direct = phase_ == Phase::Up && held_.empty() && link_.outbox().size() <= kOutboxLimit;
 	std::optional<protocol::BatchWriter> batch;
 	if (direct) {
 		batch.emplace(link_.outbox(), FrameType::Inputs, clock_.now());
@@ -196,7 +197,7 @@ void ShimInstance::deliver(size_t count, channel** channels, channel_value* valu
 // Sends the newest value of every channel that waited, once the host is up and the
 // socket takes it again.
 void ShimInstance::send_held() {
-	if (phase_ != Phase::Up || held_.empty() || link_.unsent() > kOutboxLimit) {
+	if (phase_ != Phase::Up || held_.empty() || link_.outbox().size() > kOutboxLimit) {
 		return;
 	}
 	uint64_t events = held_.events();
@@ -375,7 +376,7 @@ void ShimInstance::lost(HostLoss why) {
 	if (phase_ != Phase::Up && phase_ != Phase::Replaying) {
 		pid_t pid = reach_->pid();
 		reach_->let_go(kill);
-		log_lines::lost_before_show(name(), pid, outage.why, reach_->end(1000));
+		log_lines::lost_before_show(name(), pid, outage.why, reach_->reap_within(1000));
 		return;
 	}
 	phase_ = Phase::Down;
@@ -450,13 +451,8 @@ void ShimInstance::shutdown() {
 	if (!held_.empty()) {
 		log_lines::held_inputs_dropped(name(), held_.events(), held_.channels());
 	}
-	if (reach_->pid() > 0) {
-		if (auto end = reach_->end(2000); end && !end->clean()) {
-			log_lines::host_ended_badly(name(), *end);
-		}
-	}
-	if (reach_->reaping()) {
-		reach_->end(0);
+	if (auto end = reach_->finish(2000); end && !end->clean()) {
+		log_lines::host_ended_badly(name(), *end);
 	}
 }
 

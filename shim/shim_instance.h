@@ -24,14 +24,16 @@ namespace mmpy::shim {
 class ShimInstance {
 public:
 	// Module imports run while the core waits; numpy alone takes a while on a slow disk.
-	static constexpr int kConfigureTimeoutMs = 60000;
+	static constexpr int kConfigureTimeoutMs = static_cast<int>(Supervisor::kStartMs);
 	static constexpr int kHelloTimeoutMs = 10000;
 	static constexpr int kShutdownTimeoutMs = 10000;
 	static constexpr uint64_t kHeartbeatMs = 1000;
 	// How often the core should come back while bytes or held inputs wait (it only tells
 	// us when the socket is readable, never when it is writable again).
 	static constexpr uint32_t kBusyTickMs = 5;
-	// Past this many unsent bytes, inputs are held per channel instead of queued.
+	// Past this many bytes in the outbox (sent ones not yet dropped count too), inputs are held
+	// per channel instead of queued; the rest of the reserve is room for one core iteration's
+	// inputs, so the outbox never grows.
 	static constexpr size_t kOutboxLimit = HostLink::kOutboxReserve / 2;
 
 	// Up: the host runs the show. Replaying: a new host is being given the configuration
@@ -39,6 +41,9 @@ public:
 	enum class Phase { Configuring, Up, Replaying, Down, Stopped };
 
 	ShimInstance(instance* core_instance, std::unique_ptr<HostReach> reach, const Clock& clock);
+	// The core and the frame handlers hold `this`.
+	ShimInstance(const ShimInstance&) = delete;
+	ShimInstance& operator=(const ShimInstance&) = delete;
 
 	// Reach a host and say hello. Blocking is fine: configuration time.
 	bool connect(std::string& error);

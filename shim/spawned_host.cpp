@@ -208,13 +208,22 @@ void SpawnedHost::kill_let_go() {
 	}
 }
 
-std::optional<HostEnd> SpawnedHost::end(int timeout_ms) {
-	pid_t& pid = current_ > 0 ? current_ : let_go_;
-	if (pid <= 0) {
+std::optional<HostEnd> SpawnedHost::reap_within(int timeout_ms) {
+	if (let_go_ <= 0) {
 		return std::nullopt;
 	}
-	HostEnd ended = wait_for(pid, timeout_ms);
-	pid = -1;
+	HostEnd ended = wait_for(let_go_, timeout_ms);
+	let_go_ = -1;
+	return ended;
+}
+
+std::optional<HostEnd> SpawnedHost::finish(int timeout_ms) {
+	reap_within(0);
+	if (current_ <= 0) {
+		return std::nullopt;
+	}
+	HostEnd ended = wait_for(current_, timeout_ms);
+	current_ = -1;
 	return ended;
 }
 

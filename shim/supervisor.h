@@ -21,7 +21,8 @@ public:
 	static constexpr uint64_t kSilenceMs = 3000;
 	// A lost host that has not exited after this long is killed.
 	static constexpr uint64_t kReapGraceMs = 1000;
-	// A new host has this long to answer its replay (module imports run meanwhile).
+	// A host has this long to import its modules and start: at configuration time, and a
+	// new host to answer its replay.
 	static constexpr uint64_t kStartMs = 60000;
 
 	// One outage, ready to be logged, and what comes next.

@@ -356,7 +356,8 @@ public:
 		return std::nullopt;
 	}
 	void kill_let_go() override { FUZZ_CHECK(false, "kill_let_go(), but the shim has no process of its own"); }
-	std::optional<mmpy::shim::HostEnd> end(int) override { return std::nullopt; }
+	std::optional<mmpy::shim::HostEnd> reap_within(int) override { return std::nullopt; }
+	std::optional<mmpy::shim::HostEnd> finish(int) override { return std::nullopt; }
 	bool reconnects() const override { return true; }
 	const std::string& address() const override { return address_; }
 

@@ -71,7 +71,8 @@ public:
 		killed++;
 		ends_with = HostEnd{HostEnd::Kind::Signalled, 9};
 	}
-	std::optional<HostEnd> end(int) override { return std::nullopt; }
+	std::optional<HostEnd> reap_within(int) override { return std::nullopt; }
+	std::optional<HostEnd> finish(int) override { return std::nullopt; }
 	bool reconnects() const override { return !spawned_; }
 	const std::string& address() const override { return address_; }
 
