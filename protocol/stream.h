@@ -44,6 +44,7 @@ public:
 	// Frames are appended here (encode(), BatchWriter), then write() sends them.
 	std::vector<uint8_t>& outbox() { return outbox_; }
 	size_t unsent() const { return outbox_.size() - sent_; }
+	size_t outbox_capacity() const { return outbox_.capacity(); }
 
 	// Writes as much of the outbox as `fd` takes now.
 	IoOutcome write(int fd);

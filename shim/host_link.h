@@ -37,6 +37,8 @@ public:
 	// Frames to send are appended here, then flush() writes them.
 	std::vector<uint8_t>& outbox() { return stream_.outbox(); }
 	size_t unsent() const { return stream_.unsent(); }
+	// Memory the outbox holds; it stays at kOutboxReserve during the show.
+	size_t outbox_capacity() const { return stream_.outbox_capacity(); }
 
 	// Non-blocking write of as much of the outbox as the socket takes.
 	std::optional<HostLoss> flush();

@@ -81,6 +81,8 @@ public:
 	Phase phase() const { return phase_; }
 	// Channels whose latest input waits for the host (slow or away).
 	size_t held_channels() const { return held_.channels(); }
+	// Memory the link's outbox holds: it never grows during the show.
+	size_t outbox_capacity() const { return link_.outbox_capacity(); }
 
 private:
 	struct ShimChannel {

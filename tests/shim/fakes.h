@@ -32,6 +32,7 @@ public:
 
 	// Scripted by the test.
 	bool fails_to_start = false;
+	std::vector<uint8_t> first_words;  // what a new host has sent already when it is reached
 	std::optional<HostEnd> ends_with;  // what reap() reports once the host has ended
 	// Seen by the test.
 	int opened = 0;
@@ -49,6 +50,11 @@ public:
 			return -1;
 		}
 		host_ends.push_back(pair[1]);
+		if (!first_words.empty() &&
+		    write(pair[1], first_words.data(), first_words.size()) != static_cast<ssize_t>(first_words.size())) {
+			error = "the fake host could not answer";
+			return -1;
+		}
 		opened++;
 		current_ = spawned_ ? 1000 + opened : 0;
 		return pair[0];
