@@ -16,10 +16,10 @@ public:
 	void hold(uint32_t id) {
 		events_++;
 		if (id >= held_flag_.size()) {
-			held_flag_.resize(id + 1, false);
+			held_flag_.resize(id + 1, 0);
 		}
 		if (!held_flag_[id]) {
-			held_flag_[id] = true;
+			held_flag_[id] = 1;
 			held_.push_back(id);
 		}
 	}
@@ -27,11 +27,11 @@ public:
 	// Room for `channels` channels, so that holding allocates nothing during the show.
 	void reserve(size_t channels) {
 		held_.reserve(channels);
-		held_flag_.resize(std::max(held_flag_.size(), channels), false);
+		held_flag_.resize(std::max(held_flag_.size(), channels), 0);
 	}
 
 	bool empty() const { return held_.empty(); }
-	bool holds(uint32_t id) const { return id < held_flag_.size() && held_flag_[id]; }
+	bool holds(uint32_t id) const { return id < held_flag_.size() && held_flag_[id] != 0; }
 	size_t channels() const { return held_.size(); }
 	uint64_t events() const { return events_; }
 
@@ -40,7 +40,7 @@ public:
 	template <typename Send>
 	void release(Send send) {
 		for (uint32_t id : held_) {
-			held_flag_[id] = false;
+			held_flag_[id] = 0;
 			send(id);
 		}
 		held_.clear();
@@ -49,7 +49,7 @@ public:
 
 private:
 	std::vector<uint32_t> held_;
-	std::vector<bool> held_flag_;
+	std::vector<uint8_t> held_flag_;  // not vector<bool>: this runs per input event
 	uint64_t events_ = 0;
 };
 
