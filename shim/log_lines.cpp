@@ -1,6 +1,5 @@
 #include "log_lines.h"
 
-#include <cstdarg>
 #include <cstdio>
 
 #include "midimonster.h"
@@ -9,28 +8,16 @@ namespace mmpy::shim {
 
 namespace {
 
-void line(const char* instance, const std::string& text) {
-	log_printf(0, const_cast<char*>("python"), const_cast<char*>("%s: %s\n"), instance, text.c_str());
+void line(const char* instance, const std::string& text, int level = 0) {
+	log_printf(level, const_cast<char*>("python"), const_cast<char*>("%s: %s\n"), instance, text.c_str());
 }
 
 }  // namespace
 
 namespace log_lines {
 
-void plain(const char* format, ...) {
-	va_list args, again;
-	va_start(args, format);
-	va_copy(again, args);
-	int length = std::vsnprintf(nullptr, 0, format, args);
-	va_end(args);
-	std::string text(length > 0 ? static_cast<size_t>(length) : 0, '\0');
-	std::vsnprintf(text.data(), text.size() + 1, format, again);
-	va_end(again);
-	log_printf(0, const_cast<char*>("python"), const_cast<char*>("%s\n"), text.c_str());
-}
-
 void python(const char* instance, int level, const std::string& text) {
-	log_printf(level == 1 ? 1 : 0, const_cast<char*>("python"), const_cast<char*>("%s: %s\n"), instance, text.c_str());
+	line(instance, text, level == 1 ? 1 : 0);
 }
 
 void host_ready(const char* instance, int64_t pid, const std::string& python) {

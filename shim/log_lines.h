@@ -6,14 +6,17 @@
 #include <cstdint>
 #include <string>
 
+#include "midimonster.h"
 #include "outcomes.h"
 
 namespace mmpy::shim {
 
-namespace log_lines {
+// Any line of the backend not tied to one instance's story below: the format goes to the
+// core's log_printf as it is, which formats it without a length limit.
+#define SHIM_LOG(format, ...) \
+	log_printf(0, const_cast<char*>("python"), const_cast<char*>(format "\n"), ##__VA_ARGS__)
 
-// Any line of the backend, not tied to one instance's story below.
-void plain(const char* format, ...) __attribute__((format(printf, 1, 2)));
+namespace log_lines {
 
 // A line Python printed (level 1: debug).
 void python(const char* instance, int level, const std::string& text);

@@ -14,7 +14,6 @@
 #include "shim_instance.h"
 
 using mmpy::shim::ShimInstance;
-namespace log_lines = mmpy::shim::log_lines;
 
 namespace {
 
@@ -55,15 +54,15 @@ std::string absolute_in_config_folder(const std::string& path, bool bare_name_is
 int python_configure(char* option, char* value) {
 	std::string name = option;
 	if (name != "host" && name != "socket") {
-		log_lines::plain("Unknown backend option '%s' in [backend python] (known: host, socket)", option);
+		SHIM_LOG("Unknown backend option '%s' in [backend python] (known: host, socket)", option);
 		return 1;
 	}
 	if (!instances.empty()) {
-		log_lines::plain("Backend option '%s' must come before the first [python ...] section", option);
+		SHIM_LOG("Backend option '%s' must come before the first [python ...] section", option);
 		return 1;
 	}
 	if (std::string(value).empty()) {
-		log_lines::plain("Backend option '%s' needs a path", option);
+		SHIM_LOG("Backend option '%s' needs a path", option);
 		return 1;
 	}
 	(name == "host" ? options.host : options.socket) = absolute_in_config_folder(value, name == "host");
@@ -74,7 +73,7 @@ int python_configure(char* option, char* value) {
 // after this returns, so the host is reached at the instance's first option (or at start).
 int python_instance(instance* inst) {
 	if (instances.size() >= kMaxInstances) {
-		log_lines::plain("More than %zu [python ...] instances: each runs a process of its own; merge instances",
+		SHIM_LOG("More than %zu [python ...] instances: each runs a process of its own; merge instances",
 		         kMaxInstances);
 		return 1;
 	}
@@ -96,9 +95,9 @@ bool ensure_host(instance* inst) {
 	if (of(inst)->connected() || of(inst)->connect(error)) {
 		return true;
 	}
-	log_lines::plain("%s: %s", inst->name, error.c_str());
+	SHIM_LOG("%s: %s", inst->name, error.c_str());
 	if (options.socket.empty()) {
-		log_lines::plain("%s: set 'host = /path/to/mm-pyhost' in [backend python] if the host is installed elsewhere",
+		SHIM_LOG("%s: set 'host = /path/to/mm-pyhost' in [backend python] if the host is installed elsewhere",
 		         inst->name);
 	}
 	return false;
@@ -110,7 +109,7 @@ int python_configure_instance(instance* inst, char* option, char* value) {
 	}
 	std::string error;
 	if (!of(inst)->configure(option, value, error)) {
-		log_lines::plain("%s: %s", inst->name, error.c_str());
+		SHIM_LOG("%s: %s", inst->name, error.c_str());
 		return 1;
 	}
 	return 0;
@@ -120,7 +119,7 @@ channel* python_channel(instance* inst, char* spec, uint8_t) {
 	std::string error;
 	channel* mapped = of(inst)->map_channel(spec, error);
 	if (!mapped) {
-		log_lines::plain("%s: %s", inst->name, error.c_str());
+		SHIM_LOG("%s: %s", inst->name, error.c_str());
 	}
 	return mapped;
 }
@@ -148,7 +147,7 @@ int python_start(size_t count, instance** list) {
 		}
 		std::string error;
 		if (!of(list[i])->start(error)) {
-			log_lines::plain("%s: %s", list[i]->name, error.c_str());
+			SHIM_LOG("%s: %s", list[i]->name, error.c_str());
 			return 1;
 		}
 	}
@@ -192,7 +191,7 @@ extern "C" MM_PLUGIN_API int init(void) {
 	python.shutdown = python_shutdown;
 	python.interval = python_interval;
 	if (mm_backend_register(python)) {
-		log_lines::plain("Failed to register the python backend (is another python.so loaded?)");
+		SHIM_LOG("Failed to register the python backend (is another python.so loaded?)");
 		return 1;
 	}
 	return 0;

@@ -68,14 +68,14 @@ bool ShimInstance::configure(const std::string& option, const std::string& value
 		return false;
 	}
 	// Channels that output() created at import time exist from now on, as in the core.
-	for (const auto& [channel_name, value] : result.outputs) {
-		if (channels_.admit(channel_name) != protocol::Admission::Admitted) {
-			error = "the module created a channel the core cannot take: " + describe(channels_.admit(channel_name), channel_name);
+	for (const auto& [channel_name, output] : result.outputs) {
+		channel* mapped = map_channel(channel_name, error);
+		if (!mapped) {
+			error = "the module created a channel the core cannot take: " + error;
 			return false;
 		}
-		map_channel(channel_name, error);
-		auto& channel = channels_[*channels_.find(channel_name)];
-		channel.output = value;
+		auto& channel = channels_[static_cast<uint32_t>(mapped->ident)];
+		channel.output = output;
 		channel.has_output = true;
 	}
 	if (!result.ok) {
@@ -95,9 +95,8 @@ channel* ShimInstance::map_channel(const std::string& spec, std::string& error) 
 		}
 		return nullptr;
 	}
-	bool known = channels_.find(spec).has_value();
 	uint32_t id = channels_.add(spec);
-	if (!known) {
+	if (!channels_[id].core) {
 		channels_[id].core = mm_channel(core_, id, 1);
 	}
 	return channels_[id].core;
