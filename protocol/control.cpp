@@ -127,6 +127,25 @@ std::string name_field(const json& body, const char* key) {
 	return value;
 }
 
+// One entry of Tasks.running: [name, count].
+std::string task_name(const json& value) {
+	std::string name = value.get<std::string>();
+	if (name.size() > kMaxNameLength) {
+		throw std::length_error("a task name longer than " + std::to_string(kMaxNameLength) + " bytes");
+	}
+	return name;
+}
+
+// A name is listed only while a task of that name runs.
+uint64_t task_count(const json& value) {
+	uint64_t count;
+	if (!whole_number(value, count) || count == 0) {
+		throw std::out_of_range("a task count must be a whole number from 1 to " +
+		                        std::to_string(std::numeric_limits<uint64_t>::max()));
+	}
+	return count;
+}
+
 // A list of channels in a message obeys the channel table's limits.
 void admit_listed(const std::string& name, size_t index) {
 	Admission admission = admit_as(name, index);
@@ -183,6 +202,14 @@ bool encode(std::vector<uint8_t>& out, const Heartbeat& m) {
 
 bool encode(std::vector<uint8_t>& out, const Error& m) {
 	return append_json(out, FrameType::Error, {{"reason", m.reason}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Tasks& m) {
+	json running = json::array();
+	for (const TaskCount& task : m.running) {
+		running.push_back(json::array({task.name, task.count}));
+	}
+	return append_json(out, FrameType::Tasks, {{"running", running}, {"others", m.others}});
 }
 
 bool encode_empty(std::vector<uint8_t>& out, FrameType type) {
@@ -264,6 +291,22 @@ bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error) {
 
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) { m.reason = b.at("reason").get<std::string>(); });
+}
+
+bool parse(std::span<const uint8_t> payload, Tasks& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) {
+		// Counted before the entries are read: a longer list is refused, not kept.
+		const json& list = b.at("running");
+		if (list.is_array() && list.size() > kMaxTaskNames) {
+			throw std::length_error("field 'running' lists " + std::to_string(list.size()) + " task names, more than " +
+			                        std::to_string(kMaxTaskNames));
+		}
+		m.running.clear();
+		for (auto& [name, count] : pairs<std::string, uint64_t>(b, "running", task_name, task_count)) {
+			m.running.push_back({std::move(name), count});
+		}
+		m.others = whole_field<uint64_t>(b, "others");
+	});
 }
 
 }  // namespace mmpy::protocol

@@ -78,6 +78,22 @@ struct Error {
 	std::string reason;
 };
 
+// Host -> shim: the sequences (asyncio tasks: async handlers, midimonster.thread() tasks,
+// fades) running in the host, sent whole whenever the set changes. Only the shim outlives a
+// crashed host, so it keeps the last set to tell the operator which sequences died with it.
+// Each name once, with how many tasks of that name run; at most kMaxTaskNames names, the
+// rest counted in `others`. Nothing runs when both are empty.
+struct TaskCount {
+	std::string name;  // at most kMaxNameLength bytes
+	uint64_t count = 1;  // at least 1
+
+	bool operator==(const TaskCount&) const = default;
+};
+struct Tasks {
+	std::vector<TaskCount> running;
+	uint64_t others = 0;  // tasks whose names did not fit in `running`
+};
+
 // Appends a whole frame; false (and nothing appended) if it would exceed kMaxPayload.
 bool encode(std::vector<uint8_t>& out, const ShimHello& m);
 bool encode(std::vector<uint8_t>& out, const HostHello& m);
@@ -88,6 +104,7 @@ bool encode(std::vector<uint8_t>& out, const Started& m);
 bool encode(std::vector<uint8_t>& out, const Log& m);
 bool encode(std::vector<uint8_t>& out, const Heartbeat& m);
 bool encode(std::vector<uint8_t>& out, const Error& m);
+bool encode(std::vector<uint8_t>& out, const Tasks& m);
 // Frames whose body is the empty object {}: Shutdown and Bye.
 bool encode_empty(std::vector<uint8_t>& out, FrameType type);
 
@@ -101,5 +118,6 @@ bool parse(std::span<const uint8_t> payload, Started& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Log& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Tasks& m, std::string& error);
 
 }  // namespace mmpy::protocol

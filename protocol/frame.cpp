@@ -18,6 +18,7 @@ const char* frame_type_name(uint16_t type) {
 	case FrameType::Shutdown: return "shutdown";
 	case FrameType::Bye: return "bye";
 	case FrameType::Error: return "error";
+	case FrameType::Tasks: return "tasks";
 	case FrameType::Inputs: return "inputs";
 	case FrameType::Outputs: return "outputs";
 	}

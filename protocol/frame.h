@@ -23,6 +23,7 @@ enum class FrameType : uint16_t {
 	Shutdown = 8,         // shim -> host: run cleanup handlers and exit
 	Bye = 9,              // host -> shim: cleanup done
 	Error = 10,           // both ways: the sender is closing the connection, with a reason
+	Tasks = 11,           // host -> shim: the sequences (asyncio tasks) running now
 	// Event batches, binary payloads (see events.h).
 	Inputs = 32,          // shim -> host: events the core delivered to the instance
 	Outputs = 33,         // host -> shim: events Python produced

@@ -8,7 +8,7 @@
 namespace mmpy::protocol {
 
 // Bumped whenever a frame layout or a control message changes incompatibly.
-inline constexpr uint32_t kVersion = 2;
+inline constexpr uint32_t kVersion = 3;
 
 struct VersionVerdict {
 	bool compatible;
@@ -20,7 +20,7 @@ struct VersionVerdict {
 VersionVerdict judge_shim_version(uint32_t shim_version);  // on the host
 VersionVerdict judge_host_version(uint32_t host_version);  // in the shim
 
-// "protocol version mismatch: python.so speaks version 3, mm-pyhost version 2; install ..."
+// "protocol version mismatch: python.so speaks version 4, mm-pyhost version 3; install ..."
 std::string describe(const VersionVerdict& verdict);
 
 }  // namespace mmpy::protocol

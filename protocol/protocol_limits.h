@@ -25,6 +25,10 @@ inline constexpr size_t kMaxNameLength = 1024;
 // fit in one frame, and a runaway config or module must not grow either side without end.
 inline constexpr size_t kMaxChannels = 16384;
 
+// Most sequence names one Tasks message lists (each at most kMaxNameLength bytes); the host
+// counts the rest in `others`. The shim keeps the last list all show long and logs it whole.
+inline constexpr size_t kMaxTaskNames = 64;
+
 // Bytes one read takes off a connection (4096 events), on both ends.
 inline constexpr size_t kReadChunk = 64 * 1024;
 

@@ -27,6 +27,7 @@ auto fields(const Started& m) { return std::tie(m.ok, m.error); }
 auto fields(const Log& m) { return std::tie(m.level, m.text); }
 auto fields(const Heartbeat& m) { return std::tie(m.timestamp, m.handled); }
 auto fields(const Error& m) { return std::tie(m.reason); }
+auto fields(const Tasks& m) { return std::tie(m.running, m.others); }
 
 template <typename Message>
 void round_trip(std::span<const uint8_t> payload, FrameType type, const char* name) {
@@ -80,6 +81,22 @@ void heartbeat(std::span<const uint8_t> payload) {
 	}
 }
 
+// Whatever Tasks message parses is within the limits the shim counts on when it keeps the
+// last one all show and logs it whole.
+void tasks(std::span<const uint8_t> payload) {
+	round_trip<Tasks>(payload, FrameType::Tasks, "Tasks");
+	Tasks message;
+	std::string error;
+	if (!parse(payload, message, error)) {
+		return;
+	}
+	FUZZ_CHECK(message.running.size() <= kMaxTaskNames, "Tasks: %zu names accepted", message.running.size());
+	for (const TaskCount& task : message.running) {
+		FUZZ_CHECK(task.name.size() <= kMaxNameLength, "Tasks: a name of %zu bytes accepted", task.name.size());
+		FUZZ_CHECK(task.count >= 1, "Tasks: a count of 0 accepted");
+	}
+}
+
 // Shutdown and Bye carry {}: any object parses as one of them (nothing is read), and the
 // encoding is always the same.
 void empty_body(FrameType type) {
@@ -95,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 		return 0;
 	}
 	std::span<const uint8_t> payload(data + 1, size - 1);
-	switch (data[0] % 10) {
+	switch (data[0] % 11) {
 	case 0: round_trip<ShimHello>(payload, FrameType::Hello, "ShimHello"); break;
 	case 1: round_trip<HostHello>(payload, FrameType::Hello, "HostHello"); break;
 	case 2: round_trip<Configure>(payload, FrameType::Configure, "Configure"); break;
@@ -105,7 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 	case 6: round_trip<Log>(payload, FrameType::Log, "Log"); break;
 	case 7: heartbeat(payload); break;
 	case 8: round_trip<Error>(payload, FrameType::Error, "Error"); break;
-	default: empty_body(data[0] & 1 ? FrameType::Shutdown : FrameType::Bye); break;
+	case 9: empty_body(data[0] & 1 ? FrameType::Shutdown : FrameType::Bye); break;
+	default: tasks(payload); break;
 	}
 	return 0;
 }

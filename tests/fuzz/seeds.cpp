@@ -145,6 +145,7 @@ void control_seeds() {
 	seed(7, "heartbeat", frame(Heartbeat{123456789, 42}));
 	seed(8, "error", frame(Error{"protocol violation: test"}));
 	seed(9, "empty", empty(FrameType::Shutdown));
+	seed(10, "tasks", frame(Tasks{{{"show.chase", 1}, {"show.cue_list", 2}}, 3}));
 }
 
 void host_session_seeds() {

@@ -349,3 +349,111 @@ TEST_CASE("integer fields refuse fractions, floats and values out of range", "[p
 	REQUIRE(parse(start_with(R"([[0, "a"], [1, "b"]])", "[[1, 1], [0, 0.25]]"), start, error));
 	CHECK(start.inputs == std::vector<std::pair<uint32_t, double>>{{1, 1.0}, {0, 0.25}});
 }
+
+namespace {
+
+std::vector<uint8_t> bytes_of(const std::string& text) {
+	return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+// A Tasks message whose `running` is `entries` (JSON text) and `others` is 0.
+std::vector<uint8_t> tasks_listing(const std::string& entries) {
+	return bytes_of(R"({"running": [)" + entries + R"(], "others": 0})");
+}
+
+}  // namespace
+
+TEST_CASE("a tasks message survives the round trip with its names, counts and others", "[protocol][tasks]") {
+	Tasks tasks{{{"show.chase", 1}, {"show.cue_list", 2}}, 3};
+	std::vector<uint8_t> wire;
+	REQUIRE(encode(wire, tasks));
+	FrameDecoder decoder;
+	Frame frame;
+	REQUIRE(decode_one(wire, frame, decoder) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::Tasks);
+	Tasks back;
+	std::string error;
+	REQUIRE(parse(frame.payload, back, error));
+	CHECK(back.running == tasks.running);
+	CHECK(back.others == 3);
+}
+
+TEST_CASE("a tasks payload is a list of [name, count] pairs and the count of others", "[protocol][tasks]") {
+	std::vector<uint8_t> wire;
+	REQUIRE(encode(wire, Tasks{{{"show.chase", 1}, {"show.cue_list", 2}}, 0}));
+	std::string payload(wire.begin() + kHeaderSize, wire.end());
+	CHECK(payload == R"({"others":0,"running":[["show.chase",1],["show.cue_list",2]]})");
+}
+
+TEST_CASE("an empty tasks message says that nothing runs", "[protocol][tasks]") {
+	std::vector<uint8_t> wire;
+	REQUIRE(encode(wire, Tasks{}));
+	CHECK(std::string(wire.begin() + kHeaderSize, wire.end()) == R"({"others":0,"running":[]})");
+	Tasks back{{{"left.over", 1}}, 5};
+	std::string error;
+	REQUIRE(parse(std::span<const uint8_t>(wire).subspan(kHeaderSize), back, error));
+	CHECK(back.running.empty());
+	CHECK(back.others == 0);
+}
+
+TEST_CASE("a tasks message lists at most kMaxTaskNames names", "[protocol][tasks]") {
+	auto listing = [](size_t names) {
+		std::string entries;
+		for (size_t i = 0; i < names; i++) {
+			entries += (i > 0 ? "," : "") + std::string(R"([")") + "task" + std::to_string(i) + R"(", 1])";
+		}
+		return tasks_listing(entries);
+	};
+	Tasks tasks;
+	std::string error;
+	REQUIRE(parse(listing(kMaxTaskNames), tasks, error));
+	CHECK(tasks.running.size() == kMaxTaskNames);
+	CHECK_FALSE(parse(listing(kMaxTaskNames + 1), tasks, error));
+	CHECK(error == "field 'running' lists 65 task names, more than 64");
+}
+
+TEST_CASE("a task name longer than kMaxNameLength is refused", "[protocol][tasks]") {
+	Tasks tasks;
+	std::string error;
+	REQUIRE(parse(tasks_listing(R"([")" + std::string(kMaxNameLength, 'a') + R"(", 1])"), tasks, error));
+	CHECK(tasks.running.at(0).name.size() == kMaxNameLength);
+	CHECK_FALSE(parse(tasks_listing(R"([")" + std::string(kMaxNameLength + 1, 'a') + R"(", 1])"), tasks, error));
+	CHECK(error == "a task name longer than 1024 bytes");
+}
+
+TEST_CASE("tasks messages that are not lists of names and counts are refused with a reason", "[protocol][tasks]") {
+	Tasks tasks;
+	std::string error;
+	CHECK_FALSE(parse(bytes_of(R"({"others": 0})"), tasks, error));
+	CHECK_THAT(error, Catch::Contains("malformed control message"));
+	CHECK_FALSE(parse(bytes_of(R"({"running": []})"), tasks, error));
+	CHECK_FALSE(parse(bytes_of(R"({"running": {"show.chase": 1}, "others": 0})"), tasks, error));
+	CHECK(error == "malformed control message: field 'running' must be a list");
+	CHECK_FALSE(parse(tasks_listing(R"(["show.chase", 1, 2])"), tasks, error));
+	CHECK_THAT(error, Catch::Contains("pairs"));
+	CHECK_FALSE(parse(tasks_listing(R"([1, "show.chase"])"), tasks, error));
+	CHECK_FALSE(parse(bytes_of(R"({"running": [], "others": -1})"), tasks, error));
+	CHECK_THAT(error, Catch::Contains("field 'others' must be a whole number"));
+	for (const char* count : {"0", "-1", "1.5", "\"2\"", "1e300", "18446744073709551616"}) {
+		CHECK_FALSE(parse(tasks_listing(std::string(R"(["show.chase", )") + count + "]"), tasks, error));
+		CHECK_THAT(error, Catch::Contains("a task count must be a whole number from 1"));
+	}
+}
+
+TEST_CASE("a tasks message larger than a frame is not encoded", "[protocol][tasks]") {
+	std::vector<uint8_t> wire;
+	CHECK_FALSE(encode(wire, Tasks{{{std::string(kMaxPayload, 'x'), 1}}, 0}));
+	CHECK(wire.empty());
+}
+
+TEST_CASE("the tasks frame is type 11, known to the decoder", "[protocol][tasks]") {
+	CHECK(static_cast<uint16_t>(FrameType::Tasks) == 11);
+	CHECK(std::string(frame_type_name(11)) == "tasks");
+	CHECK(frame_type_known(11));
+	CHECK_FALSE(frame_type_known(12));
+	FrameDecoder decoder;
+	decoder.feed(header(0, 11));
+	Frame frame;
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::Tasks);
+}
