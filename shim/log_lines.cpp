@@ -65,6 +65,28 @@ void outage(const char* instance, const Outage& outage, const Retry& retry) {
 		        " failures in a row; the lines above say why)";
 	}
 	line(instance, text);
+	if (!outage.attempt) {
+		sequences_gone(instance, outage.sequences);
+	}
+}
+
+void sequences_gone(const char* instance, const protocol::Tasks& tasks) {
+	if (tasks.running.empty() && tasks.others == 0) {
+		return;
+	}
+	std::string names;
+	for (size_t i = 0; i < tasks.running.size(); i++) {
+		const protocol::TaskCount& task = tasks.running[i];
+		names += (i > 0 ? ", " : "") + task.name;
+		if (task.count > 1) {
+			names += " (" + std::to_string(task.count) + " running)";
+		}
+	}
+	if (tasks.others > 0) {
+		const char* joint = tasks.running.empty() ? "" : tasks.running.size() == 1 ? " and " : ", and ";
+		names += joint + std::to_string(tasks.others) + (tasks.others == 1 ? " other" : " others");
+	}
+	line(instance, "these sequences were running when the host was lost and are gone: " + names);
 }
 
 void replaying(const char* instance, pid_t pid, const std::string& address) {

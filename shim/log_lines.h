@@ -24,7 +24,10 @@ void python(const char* instance, int level, const std::string& text);
 void host_ready(const char* instance, int64_t pid, const std::string& python);
 // Lost before the show ran: no restart follows.
 void lost_before_show(const char* instance, pid_t pid, const HostLoss& why, const std::optional<HostEnd>& end);
+// The loss line, then sequences_gone() for what the lost host ran.
 void outage(const char* instance, const Outage& outage, const Retry& retry);
+// The sequences a lost host ran, which died with it; nothing when none ran.
+void sequences_gone(const char* instance, const protocol::Tasks& tasks);
 void replaying(const char* instance, pid_t pid, const std::string& address);
 void replay_refused(const char* instance, const std::string& option, const std::string& value, const std::string& error);
 void back(const char* instance, uint64_t down_ms, size_t channels);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "control.h"
+
 namespace mmpy::shim {
 
 // How a host process ended.
@@ -76,6 +78,7 @@ struct Outage {
 	bool killed = false;            // the shim killed it, so how it ended says nothing new
 	bool killed_after_grace = false;// it did not exit after the loss, so it was killed
 	std::optional<HostEnd> end;     // how the process ended, once reaped
+	protocol::Tasks sequences;      // what the host last said runs: gone with it
 };
 
 }  // namespace mmpy::shim

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include "control.h"
 #include "events.h"
@@ -295,6 +296,15 @@ std::optional<HostLoss> ShimInstance::on_frame(const protocol::Frame& frame) {
 		handled_events_ = alive.handled;
 		return std::nullopt;
 	}
+	case FrameType::Tasks: {
+		// Into a copy: the set a malformed frame would replace is the one that dies with the host.
+		protocol::Tasks running;
+		if (!protocol::parse(frame.payload, running, error)) {
+			return HostLoss{HostLoss::Kind::Misbehaved, "malformed tasks frame: " + error};
+		}
+		tasks_ = std::move(running);
+		return std::nullopt;
+	}
 	case FrameType::Error: {
 		protocol::Error message;
 		return HostLoss{HostLoss::Kind::Stopped, protocol::parse(frame.payload, message, error) ? message.reason : error};
@@ -372,10 +382,13 @@ void ShimInstance::lost(HostLoss why) {
 	Outage outage;
 	outage.why = std::move(why);
 	outage.unconfirmed = delivered - std::min(delivered, handled_events_);
+	// Its sequences end with it; the next host starts with none.
+	outage.sequences = std::exchange(tasks_, {});
 	if (phase_ != Phase::Up && phase_ != Phase::Replaying) {
 		pid_t pid = reach_->pid();
 		reach_->let_go(kill);
 		log_lines::lost_before_show(name(), pid, outage.why, reach_->reap_within(1000));
+		log_lines::sequences_gone(name(), outage.sequences);
 		return;
 	}
 	phase_ = Phase::Down;

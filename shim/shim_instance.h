@@ -11,6 +11,7 @@
 
 #include "channel_table.h"
 #include "clock.h"
+#include "control.h"
 #include "conversation.h"
 #include "events.h"
 #include "host_link.h"
@@ -119,6 +120,7 @@ private:
 	uint64_t last_heartbeat_ = 0;      // we last sent one
 	uint64_t sent_events_ = 0;         // written to this host
 	uint64_t handled_events_ = 0;      // the host's last count of events it took
+	protocol::Tasks tasks_;            // the sequences this host last said run
 };
 
 }  // namespace mmpy::shim
