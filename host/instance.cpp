@@ -2,9 +2,15 @@
 
 namespace mmpy::host {
 
-Instance::Instance(PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog, OutputSink& outputs,
-                   LogSink& log, const CoreClock& clock)
-    : python_(python), scheduler_(scheduler), watchdog_(watchdog), outputs_(outputs), log_(log), clock_(clock) {}
+Instance::Instance(PythonRuntime& python, Scheduler& scheduler, Tasks& tasks, Watchdog& watchdog,
+                   OutputSink& outputs, LogSink& log, const CoreClock& clock)
+    : python_(python),
+      scheduler_(scheduler),
+      tasks_(tasks),
+      watchdog_(watchdog),
+      outputs_(outputs),
+      log_(log),
+      clock_(clock) {}
 
 std::vector<std::pair<std::string, double>> Instance::outputs_before_start() const {
 	std::vector<std::pair<std::string, double>> outputs;
@@ -47,6 +53,7 @@ void Instance::start(const protocol::Start& start) {
 		}
 	}
 	scheduler_.start();
+	tasks_.show_started();
 }
 
 // Finds the handler of every channel: module.function for dotted names, the
@@ -82,18 +89,26 @@ bool Instance::deliver(const protocol::BatchView& batch, std::string& error) {
 			return false;
 		}
 		watchdog_.count_handled();
-		call_handler(channels_[event.channel], event.value);
+		call_handler(channels_[event.channel], event.channel, event.value);
 	}
 	return true;
 }
 
-// inputvalue() of the channel answers the previous value until its handler returns.
-void Instance::call_handler(Channel& channel, double value) {
+// inputvalue() of the channel answers the previous value until its handler returns; an
+// async handler returns when its task starts, so inside the task it answers this value.
+void Instance::call_handler(Channel& channel, uint32_t id, double value) {
 	if (channel.handler) {
 		PyObject* argument = PyFloat_FromDouble(value);
 		current_ = &channel;
-		if (argument) {
-			python_.call_one(channel.handler, argument, "the handler of channel", channel.name);
+		PyObject* result =
+		    argument ? python_.call_one(channel.handler, argument, "the handler of channel", channel.name) : nullptr;
+		if (result && PyCoro_CheckExact(result)) {
+			// The key only matters when an older task may be cancelled.
+			PyObject* key = overlap_ == Tasks::Overlap::Cancel ? PyLong_FromUnsignedLong(id) : nullptr;
+			Py_XDECREF(tasks_.adopt(result, "the handler of channel", &channel.name, key, overlap_, &channel.name));
+			Py_XDECREF(key);
+		} else {
+			Py_XDECREF(result);
 		}
 		current_ = nullptr;
 		Py_XDECREF(argument);
@@ -107,7 +122,7 @@ void Instance::run_cleanup() {
 	scheduler_.clear();
 	PyObject* handler = replace_cleanup_handler(nullptr);
 	if (handler && python_.running()) {
-		python_.call(handler, nullptr, "cleanup handler", nullptr);
+		Py_XDECREF(tasks_.adopt(python_.call(handler, nullptr, "cleanup handler", nullptr), "the cleanup handler", nullptr));
 		python_.flush_streams();
 	}
 	Py_XDECREF(handler);
@@ -146,6 +161,19 @@ bool Instance::output(std::string_view name, double value) {
 const Instance::Channel* Instance::find(std::string_view name) const {
 	auto id = channels_.find(name);
 	return id ? &channels_[*id] : nullptr;
+}
+
+std::optional<std::string> Instance::overdue() const {
+	auto overrun = watchdog_.overdue();
+	if (!overrun) {
+		return std::nullopt;
+	}
+	std::string limit = "handler-timeout (" + std::to_string(overrun->timeout_ms) + " ms)";
+	if (overrun->kind == Watchdog::kLoopHeld) {
+		return tasks_.running().value_or("code on the asyncio loop") + " held the loop for longer than " + limit +
+		       " without awaiting";
+	}
+	return Watchdog::describe(overrun->kind, overrun->subject) + " ran longer than " + limit;
 }
 
 PyObject* Instance::replace_cleanup_handler(PyObject* handler) {

@@ -1,8 +1,8 @@
 // One [python NAME] instance as its host serves it: the channel table with last values and
 // handlers, the channel whose handler runs, the outputs of this loop turn, the default and
 // cleanup handlers. The `midimonster` module answers from it; it reaches out only through
-// what it is given: the interpreter, the scheduler, the watchdog, where outputs and log
-// lines go, and the core's clock.
+// what it is given: the interpreter, the scheduler, the tasks, the watchdog, where outputs
+// and log lines go, and the core's clock.
 #pragma once
 
 #include <Python.h>
@@ -21,6 +21,7 @@
 #include "python_runtime.h"
 #include "scheduler.h"
 #include "sinks.h"
+#include "tasks.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
@@ -36,8 +37,8 @@ public:
 	using Channels = protocol::ChannelTable<HostChannel>;
 	using Channel = Channels::Channel;
 
-	Instance(PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog, OutputSink& outputs, LogSink& log,
-	         const CoreClock& clock);
+	Instance(PythonRuntime& python, Scheduler& scheduler, Tasks& tasks, Watchdog& watchdog, OutputSink& outputs,
+	         LogSink& log, const CoreClock& clock);
 	Instance(const Instance&) = delete;
 	Instance& operator=(const Instance&) = delete;
 
@@ -45,6 +46,9 @@ public:
 
 	// `default-handler = module.function`: the handler of channels without a module name.
 	void set_default_handler(std::string dotted) { default_handler_ = std::move(dotted); }
+
+	// `overlap`: what an event does to its channel's async handler that still runs.
+	void set_overlap(Tasks::Overlap overlap) { overlap_ = overlap; }
 
 	// The channels output() made while configuring, with their values.
 	std::vector<std::pair<std::string, double>> outputs_before_start() const;
@@ -63,8 +67,8 @@ public:
 	// Outputs made during this loop turn; they leave as one frame.
 	std::vector<protocol::Event>& pending_outputs() { return pending_; }
 
-	// Runs the cleanup handler once (shutdown, or the core gone), then drops every timer,
-	// socket and output left.
+	// Runs the cleanup handler once (shutdown, or the core gone; an async one starts a task),
+	// then drops every timer, socket and output left.
 	void run_cleanup();
 
 	// Drops every Python reference, before the interpreter goes away.
@@ -89,6 +93,7 @@ public:
 
 	// The channel whose handler is running; nullptr outside a channel handler.
 	const Channel* current() const { return current_; }
+	Tasks& tasks() { return tasks_; }
 
 	// Sets the cleanup handler (nullptr: none); returns the one it replaces, owned by the caller.
 	PyObject* replace_cleanup_handler(PyObject* handler);
@@ -99,14 +104,18 @@ public:
 	Scheduler& scheduler() { return scheduler_; }
 
 	// The HandlerTimeout message if the running call is the one the watchdog interrupted.
-	std::optional<std::string> overdue() const { return watchdog_.overdue(); }
+	std::optional<std::string> overdue() const;
+
+	// The Python call running now, for a task to say who started it.
+	std::optional<std::string> calling() const { return watchdog_.calling(); }
 
 private:
 	void resolve_handlers();
-	void call_handler(Channel& channel, double value);
+	void call_handler(Channel& channel, uint32_t id, double value);
 
 	PythonRuntime& python_;
 	Scheduler& scheduler_;
+	Tasks& tasks_;
 	Watchdog& watchdog_;
 	OutputSink& outputs_;
 	LogSink& log_;
@@ -115,6 +124,7 @@ private:
 	Channels channels_;
 	const Channel* current_ = nullptr;
 	std::string default_handler_;  // "module.function", empty if none
+	Tasks::Overlap overlap_ = Tasks::Overlap::Both;
 	bool started_ = false;
 	std::vector<protocol::Event> pending_;
 	PyObject* cleanup_handler_ = nullptr;  // owned reference or nullptr

@@ -2,16 +2,18 @@
 
 #include <cctype>
 #include <charconv>
+#include <optional>
 
 namespace mmpy::host {
 
 namespace {
 
-const char* const kOptions[] = {"module", "default-handler", "handler-timeout"};
+const char* const kOptions[] = {"module", "default-handler", "handler-timeout", "overlap", "fade-rate"};
 
 // Option names are matched exactly, as MIDIMonster's own backends do; a near miss is named.
 std::string unknown_option(const std::string& option) {
-	std::string error = "unknown instance option '" + option + "' (known: module, default-handler, handler-timeout)";
+	std::string error = "unknown instance option '" + option +
+	                    "' (known: module, default-handler, handler-timeout, overlap, fade-rate)";
 	std::string folded = option;
 	for (char& c : folded) {
 		c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -34,6 +36,10 @@ protocol::ConfigureResult InstanceOptions::apply(const protocol::Configure& opti
 		set_default_handler(option.value);
 	} else if (option.option == "handler-timeout") {
 		set_handler_timeout(option.value, result);
+	} else if (option.option == "overlap") {
+		set_overlap(option.value, result);
+	} else if (option.option == "fade-rate") {
+		set_fade_rate(option.value, result);
 	} else {
 		result.ok = false;
 		result.error = unknown_option(option.option);
@@ -61,18 +67,55 @@ void InstanceOptions::set_default_handler(const std::string& value) {
 	}
 }
 
+namespace {
+// A whole number, nothing else: refuses '', '-5', '+5', '1.5', overflow.
+std::optional<uint64_t> whole_number(const std::string& value) {
+	uint64_t number = 0;
+	const char* end = value.data() + value.size();
+	auto [stop, status] = std::from_chars(value.data(), end, number);
+	if (status != std::errc() || stop != end) {
+		return std::nullopt;
+	}
+	return number;
+}
+}  // namespace
+
 // `handler-timeout = MS`: a whole number of milliseconds, 0 switches interruption off.
 void InstanceOptions::set_handler_timeout(const std::string& value, protocol::ConfigureResult& result) {
-	uint64_t ms = 0;
-	const char* end = value.data() + value.size();
-	auto [stop, status] = std::from_chars(value.data(), end, ms);
-	if (status != std::errc() || stop != end) {  // also refuses '', '-5', '+5', '1.5', overflow
+	auto ms = whole_number(value);
+	if (!ms) {
 		result.ok = false;
 		result.error = "option 'handler-timeout' needs a whole number of milliseconds (0 switches it off), not '" +
 		               value + "'";
 		return;
 	}
-	watchdog_.set_timeout_ms(ms);
+	watchdog_.set_timeout_ms(*ms);
+}
+
+// `overlap = both | cancel`: an event on a channel whose async handler still runs starts
+// another task beside it, or cancels it first.
+void InstanceOptions::set_overlap(const std::string& value, protocol::ConfigureResult& result) {
+	if (value == "both") {
+		instance_.set_overlap(Tasks::Overlap::Both);
+	} else if (value == "cancel") {
+		instance_.set_overlap(Tasks::Overlap::Cancel);
+	} else {
+		result.ok = false;
+		result.error = "option 'overlap' is 'both' (an event runs its async handler beside the one still running) "
+		               "or 'cancel' (it cancels that one first), not '" + value + "'";
+	}
+}
+
+// `fade-rate = N`: fade() steps per second.
+void InstanceOptions::set_fade_rate(const std::string& value, protocol::ConfigureResult& result) {
+	auto rate = whole_number(value);
+	if (!rate || *rate < 1 || *rate > kMaxFadeRate) {
+		result.ok = false;
+		result.error = "option 'fade-rate' needs a whole number of steps per second from 1 to " +
+		               std::to_string(kMaxFadeRate) + ", not '" + value + "'";
+		return;
+	}
+	instance_.tasks().set_fade_rate(*rate);
 }
 
 }  // namespace mmpy::host

@@ -1,4 +1,5 @@
-// The options of an instance's section (`module`, `default-handler`, `handler-timeout`), as
+// The options of an instance's section (`module`, `default-handler`, `handler-timeout`,
+// `overlap`, `fade-rate`), as
 // the shim forwards them one line at a time while the core reads its configuration.
 #pragma once
 
@@ -12,6 +13,9 @@ namespace mmpy::host {
 
 class InstanceOptions {
 public:
+	// fade() steps faster than a millisecond apart would only queue up.
+	static constexpr uint64_t kMaxFadeRate = 1000;
+
 	InstanceOptions(PythonRuntime& python, Instance& instance, Watchdog& watchdog, LogSink& log)
 	    : python_(python), instance_(instance), watchdog_(watchdog), log_(log) {}
 
@@ -22,6 +26,8 @@ private:
 	void import_module(const std::string& value, protocol::ConfigureResult& result);
 	void set_default_handler(const std::string& value);
 	void set_handler_timeout(const std::string& value, protocol::ConfigureResult& result);
+	void set_overlap(const std::string& value, protocol::ConfigureResult& result);
+	void set_fade_rate(const std::string& value, protocol::ConfigureResult& result);
 
 	PythonRuntime& python_;
 	Instance& instance_;

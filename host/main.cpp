@@ -1,8 +1,6 @@
 // mm-pyhost: runs the Python of MIDIMonster's python backend outside the core.
 //   mm-pyhost --fd N           serve one core connection on descriptor N (the shim spawns this)
 //   mm-pyhost --listen [PATH]  accept cores on a Unix socket (attach mode)
-#include <Python.h>
-#include <poll.h>
 #include <uv.h>
 
 #include <csignal>
@@ -18,20 +16,6 @@
 #include "session.h"
 
 namespace {
-
-// Runs the loop, letting Python threads run while it waits: the interpreter's lock is
-// released around the wait for events and held while callbacks (which call Python) run.
-void run_releasing_python(uv_loop_t* loop, const mmpy::host::Session& session) {
-	while (!session.finished() && uv_loop_alive(loop)) {
-		PyThreadState* saved = Py_IsInitialized() ? PyEval_SaveThread() : nullptr;
-		pollfd ready{uv_backend_fd(loop), POLLIN, 0};
-		poll(&ready, 1, uv_backend_timeout(loop));
-		if (saved) {
-			PyEval_RestoreThread(saved);
-		}
-		uv_run(loop, UV_RUN_NOWAIT);
-	}
-}
 
 // Serves one connection with the main interpreter, then exits.
 int serve(int fd) {
@@ -52,7 +36,7 @@ int serve(int fd) {
 		}, numbers[i]);
 		uv_unref(reinterpret_cast<uv_handle_t*>(&signals[i]));
 	}
-	run_releasing_python(loop, session);
+	session.run();
 	uv_walk(loop, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return 0;

@@ -140,7 +140,8 @@ PyObject* mm_outputvalue(PyObject* module, PyObject* args) {
 	return channel_value(module, args, "s:outputvalue", false);
 }
 
-// current(): the channel whose handler is running, None outside a channel handler.
+// current(): the channel whose handler is running, or whose async handler started the
+// running task; None elsewhere.
 PyObject* mm_current(PyObject* module, PyObject*) {
 	Instance* instance = instance_of(module);
 	if (!instance) {
@@ -148,6 +149,19 @@ PyObject* mm_current(PyObject* module, PyObject*) {
 	}
 	if (const Instance::Channel* channel = instance->current()) {
 		return PyUnicode_FromString(channel->name.c_str());
+	}
+	return instance->tasks().current_channel();
+}
+
+// _calling(): the Python call running now ("the handler of channel show.go"), or None; a
+// task names it as the one that started it.
+PyObject* mm_calling(PyObject* module, PyObject*) {
+	Instance* instance = instance_of(module);
+	if (!instance) {
+		return nullptr;
+	}
+	if (auto calling = instance->calling()) {
+		return PyUnicode_FromStringAndSize(calling->data(), static_cast<Py_ssize_t>(calling->size()));
 	}
 	Py_RETURN_NONE;
 }
@@ -343,6 +357,7 @@ PyMethodDef methods[] = {
     {"channels", mm_channels, METH_NOARGS, "channels(): the names of all channels of this instance"},
     {"cleanup_handler", mm_cleanup_handler, METH_VARARGS, "cleanup_handler(function): run function at shutdown"},
     {"_log", mm_log, METH_VARARGS, "internal: a line for the core's log"},
+    {"_calling", mm_calling, METH_NOARGS, "internal: the Python call running now"},
     {"_on_interrupt", mm_on_interrupt, METH_VARARGS, "internal: the handler-timeout signal handler"},
     {nullptr, nullptr, 0, nullptr},
 };

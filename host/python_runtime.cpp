@@ -256,7 +256,7 @@ PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) 
 
 // The watch ends before the exception is reported, so that a late interrupt can never
 // hit the traceback printing.
-void PythonRuntime::call(PyObject* callable, PyObject* args, const char* context, const std::string* subject) {
+PyObject* PythonRuntime::call(PyObject* callable, PyObject* args, const char* context, const std::string* subject) {
 	if (watchdog_) {
 		watchdog_->begin_call(context, subject);
 	}
@@ -267,10 +267,10 @@ void PythonRuntime::call(PyObject* callable, PyObject* args, const char* context
 	if (!result) {
 		report_exception(context);
 	}
-	Py_XDECREF(result);
+	return result;
 }
 
-void PythonRuntime::call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject) {
+PyObject* PythonRuntime::call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject) {
 	if (watchdog_) {
 		watchdog_->begin_call(context, &subject);
 	}
@@ -281,7 +281,7 @@ void PythonRuntime::call_one(PyObject* callable, PyObject* arg, const char* cont
 	if (!result) {
 		report_exception(std::string(context) + " " + subject);
 	}
-	Py_XDECREF(result);
+	return result;
 }
 
 // Logs the pending exception with its traceback. sys.exit() in a handler must not end the

@@ -37,12 +37,14 @@ public:
 	// Every call below is watched by `watchdog` (handler-timeout) once it is set.
 	void set_watchdog(Watchdog* watchdog) { watchdog_ = watchdog; }
 
-	// Calls `callable(*args)` (args may be nullptr); an exception is logged with `context`
-	// ("interval handler") and its traceback, and the host carries on. `subject` (may be
-	// nullptr) names the function for the watchdog and must outlive the call.
-	void call(PyObject* callable, PyObject* args, const char* context, const std::string* subject = nullptr);
+	// Calls `callable(*args)` (args may be nullptr) and returns what it returned (a new
+	// reference: an async handler's coroutine goes on to Tasks). An exception is logged with
+	// `context` ("interval handler") and its traceback, the host carries on, and the result
+	// is nullptr. `subject` (may be nullptr) names the function for the watchdog and must
+	// outlive the call.
+	PyObject* call(PyObject* callable, PyObject* args, const char* context, const std::string* subject = nullptr);
 	// The hot path: one argument, and the log context built only if something failed.
-	void call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject);
+	PyObject* call_one(PyObject* callable, PyObject* arg, const char* context, const std::string& subject);
 
 	// sys.version, for the hello reply.
 	std::string version() const;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "python_callback.h"
+
 namespace mmpy::host {
 
 namespace {
@@ -64,7 +66,7 @@ void Scheduler::on_timer(uv_timer_t* handle) {
 	// The handler may cancel its own interval; keep the callable alive meanwhile.
 	PyObject* callable = timer->callable;
 	Py_INCREF(callable);
-	timer->owner->invoke_(callable, nullptr, "interval handler", timer->label);
+	Py_XDECREF(timer->owner->invoke_(callable, nullptr, "interval handler", timer->label, callable));
 	Py_DECREF(callable);
 }
 
@@ -129,9 +131,35 @@ void Scheduler::on_poll(uv_poll_t* handle, int status, int) {
 	PyObject* handler = watch->handler;
 	PyObject* args = PyTuple_Pack(1, watch->socket);
 	Py_INCREF(handler);
-	watch->owner->invoke_(handler, args, "socket handler", watch->label);
+	PyObject* task = watch->owner->invoke_(handler, args, "socket handler", watch->label, watch->socket);
 	Py_DECREF(handler);
 	Py_XDECREF(args);
+	if (task) {
+		watch->owner->resume_when_done(*watch, task);
+		Py_DECREF(task);
+	}
+}
+
+// The socket stays readable until the task reads it: watched meanwhile, it would start a
+// task on every turn of the loop.
+void Scheduler::resume_when_done(Watch& watch, PyObject* task) {
+	uv_poll_stop(&watch.handle);
+	int fd = watch.fd;
+	PyObject* resume = make_python_callback([this, fd](PyObject*) -> PyObject* {
+		for (Watch* w : watches_) {
+			if (w->fd == fd) {
+				arm(*w);
+			}
+		}
+		Py_RETURN_NONE;
+	});
+	PyObject* result = resume ? PyObject_CallMethod(task, "add_done_callback", "O", resume) : nullptr;
+	if (!result) {
+		PyErr_Print();
+		arm(watch);
+	}
+	Py_XDECREF(result);
+	Py_XDECREF(resume);
 }
 
 void Scheduler::drop(Watch* watch) {

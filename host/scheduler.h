@@ -1,6 +1,7 @@
 // The Python callbacks the loop runs on its own: interval() timers and manage()d sockets.
 // They are registered at any time but run only once the show has started, as they did
-// inside the core.
+// inside the core. An async function's tick is skipped while its previous tick's task
+// runs; a socket whose async handler's task runs is not watched until it ends.
 #pragma once
 
 #include <Python.h>
@@ -19,8 +20,10 @@ public:
 	// `call` runs a Python callable with the arguments given, logging any exception;
 	// `context` names it in that log ("interval handler", "socket handler"); `subject` is
 	// the function's name (module.qualname), for the watchdog, valid for the whole session.
-	using Invoke =
-	    std::function<void(PyObject* callable, PyObject* args, const char* context, const std::string* subject)>;
+	// An async function's coroutine becomes a task, returned (a new reference), unless the
+	// task of `key` still runs; otherwise it returns nullptr.
+	using Invoke = std::function<PyObject*(PyObject* callable, PyObject* args, const char* context,
+	                                       const std::string* subject, PyObject* key)>;
 
 	Scheduler(uv_loop_t* loop, Invoke invoke);
 	~Scheduler();
@@ -60,6 +63,7 @@ private:
 
 	static void on_timer(uv_timer_t* handle);
 	static void on_poll(uv_poll_t* handle, int status, int events);
+	void resume_when_done(Watch& watch, PyObject* task);
 	void arm(Timer& timer);
 	void arm(Watch& watch);
 	void drop(Timer* timer);

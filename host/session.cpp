@@ -13,6 +13,9 @@ using protocol::FrameType;
 namespace {
 // A handler that outputs in a long loop waits while this much is queued for the shim.
 constexpr size_t kOutputBacklogBytes = 4u << 20;
+// At shutdown, how long cancelled tasks get to end (their finally blocks), and then the
+// tasks an async cleanup handler started; the shim waits 10 s for the whole of it.
+constexpr uint64_t kSettleMs = 2000;
 }  // namespace
 
 Session::Session(uv_loop_t* loop)
@@ -22,12 +25,16 @@ Session::Session(uv_loop_t* loop)
           [this](const ConnectionEnd& end) { finish(end); }),
       python_(*this),
       scheduler_(loop,
-                 [this](PyObject* callable, PyObject* args, const char* context, const std::string* subject) {
-	                 python_.call(callable, args, context, subject);
+                 [this](PyObject* callable, PyObject* args, const char* context, const std::string* subject,
+                        PyObject* key) {
+	                 PyObject* task = tasks_.adopt(python_.call(callable, args, context, subject), context, subject,
+	                                               key, Tasks::Overlap::Skip);
 	                 flush();
+	                 return task;
                  }),
       watchdog_(connection_, clock_),
-      instance_(python_, scheduler_, watchdog_, *this, *this, clock_),
+      event_loop_(loop, watchdog_, [this] { flush(); }),
+      instance_(python_, scheduler_, tasks_, watchdog_, *this, *this, clock_),
       options_(python_, instance_, watchdog_, *this) {}
 
 // The watchdog thread must be gone before the members it uses are.
@@ -39,6 +46,14 @@ bool Session::open(int fd, std::string& error) {
 	return connection_.open(fd, error);
 }
 
+// Python stops here, outside asyncio's loop: never from a callback that runs inside it.
+void Session::run() {
+	event_loop_.run(tasks_, *this, [this] { return phase_ == Phase::Finished; });
+	instance_.release();
+	tasks_.close();
+	python_.stop();
+}
+
 bool Session::on_frame(const protocol::Frame& frame) {
 	switch (frame.type) {
 	case FrameType::Hello:
@@ -48,6 +63,9 @@ bool Session::on_frame(const protocol::Frame& frame) {
 	case FrameType::Start:
 		return phase_ == Phase::Configuring ? on_start(frame.payload) : reject("start outside configuration");
 	case FrameType::Inputs:
+		if (phase_ == Phase::Stopping) {
+			return true;  // the show is ending: its handlers no longer run
+		}
 		return phase_ == Phase::Running ? on_inputs(frame.payload) : reject("events before start");
 	case FrameType::Heartbeat:
 		return phase_ != Phase::AwaitHello ? on_heartbeat(frame.payload) : reject("heartbeat before hello");
@@ -92,6 +110,14 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 	}
 	if (!python_.start(hello.directory, instance_, error)) {
 		connection_.fail(error);
+		return false;
+	}
+	PyObject* wait = event_loop_.waiter();
+	bool loaded = wait && tasks_.load(
+	                          wait, *this, [this](const auto& running) { report_tasks(running); }, error);
+	Py_XDECREF(wait);
+	if (!loaded) {
+		connection_.fail(error.empty() ? "the host's asyncio loop could not be made" : error);
 		return false;
 	}
 	protocol::HostHello reply;
@@ -165,11 +191,8 @@ bool Session::on_heartbeat(std::span<const uint8_t> payload) {
 }
 
 bool Session::on_shutdown() {
-	run_cleanup_handler();
-	protocol::encode_empty(out_, FrameType::Bye);
-	flush();
-	connection_.close();
-	return false;
+	wind_down(Ending::Bye);
+	return true;  // heartbeats go on while tasks end and the cleanup handler runs
 }
 
 bool Session::on_error(std::span<const uint8_t> payload) {
@@ -182,19 +205,43 @@ bool Session::on_error(std::span<const uint8_t> payload) {
 }
 
 void Session::terminate(const std::string& why) {
-	if (phase_ == Phase::Finished) {
+	if (phase_ == Phase::Stopping || phase_ == Phase::Finished) {
 		return;
 	}
 	log_line(why + "; running the cleanup handler and exiting");
-	run_cleanup_handler();
-	connection_.fail("mm-pyhost stopped: " + why);
+	wind_down(Ending::Terminated, why);
 }
 
-// The core's routing has stopped: the cleanup handler's outputs go nowhere, as with the
-// in-process backend.
-void Session::run_cleanup_handler() {
+// Running tasks are cancelled (their finally blocks run), then the cleanup handler runs and
+// the tasks it started get their time; each step within kSettleMs. The core's routing has
+// stopped meanwhile: outputs go nowhere, as with the in-process backend.
+void Session::wind_down(Ending ending, std::string why) {
+	if (phase_ == Phase::Stopping || phase_ == Phase::Finished) {
+		return;
+	}
+	phase_ = Phase::Stopping;
 	outputs_routed_ = false;
-	instance_.run_cleanup();
+	scheduler_.clear();
+	tasks_.settle(kSettleMs, true, [this, ending, why] {
+		instance_.run_cleanup();
+		tasks_.settle(kSettleMs, false, [this, ending, why] { end_show(ending, why); });
+	});
+}
+
+void Session::end_show(Ending ending, const std::string& why) {
+	wound_down_ = true;
+	if (connection_.closed()) {
+		teardown();
+		return;
+	}
+	if (ending == Ending::Bye) {
+		protocol::encode_empty(out_, FrameType::Bye);
+		flush();
+		connection_.close();
+	} else {
+		connection_.fail("mm-pyhost stopped: " + why);
+	}
+	// The session ends in finish(), once the connection has closed.
 }
 
 void Session::finish(const ConnectionEnd& end) {
@@ -202,23 +249,47 @@ void Session::finish(const ConnectionEnd& end) {
 		return;
 	}
 	std::string reason = describe(end);
+	if (phase_ == Phase::Configuring || phase_ == Phase::Running) {
+		// The core went away without a shutdown frame (it crashed or was killed).
+		log_line("connection to the core lost" + (reason.empty() ? std::string() : ": " + reason));
+		wind_down(Ending::CoreGone);
+		return;
+	}
 	if (phase_ == Phase::AwaitHello) {
 		// Not a core at all, or one that gave up before its hello: nothing ran yet.
 		log_line("connection closed before the hello" + (reason.empty() ? std::string() : ": " + reason));
-	} else if (outputs_routed_) {
-		// The core went away without a shutdown frame (it crashed or was killed).
-		log_line("connection to the core lost" + (reason.empty() ? std::string() : ": " + reason));
-		run_cleanup_handler();
 	} else if (!reason.empty()) {
 		log_line("connection closed: " + reason);
 	}
+	if (phase_ == Phase::Stopping && !wound_down_) {
+		return;  // end_show() tears down once the tasks and the cleanup handler are done
+	}
+	teardown();
+}
+
+// No heartbeat or interrupt may reach a Python that is being finalized; run() stops Python
+// once asyncio's loop has returned.
+void Session::teardown() {
 	phase_ = Phase::Finished;
-	// No heartbeat or interrupt may reach a Python that is being finalized.
 	watchdog_.stop();
 	python_.set_watchdog(nullptr);
-	instance_.release();
-	python_.stop();
-	uv_stop(loop_);
+	event_loop_.stop(tasks_);
+}
+
+// The shim names these if this host dies (protocol::Tasks); more names than the message
+// carries are counted in `others`.
+void Session::report_tasks(const std::vector<std::pair<std::string, uint64_t>>& running) {
+	protocol::Tasks message;
+	for (const auto& [name, count] : running) {
+		if (message.running.size() < protocol::kMaxTaskNames && name.size() <= protocol::kMaxNameLength) {
+			message.running.push_back({name, count});
+		} else {
+			message.others += count;
+		}
+	}
+	if (!connection_.closed() && protocol::encode(out_, message)) {
+		flush();
+	}
 }
 
 void Session::log(int level, std::string_view text) {

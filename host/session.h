@@ -12,11 +12,13 @@
 
 #include "connection.h"
 #include "core_clock.h"
+#include "event_loop.h"
 #include "instance.h"
 #include "instance_options.h"
 #include "python_runtime.h"
 #include "scheduler.h"
 #include "sinks.h"
+#include "tasks.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
@@ -26,10 +28,14 @@ public:
 	explicit Session(uv_loop_t* loop);
 	~Session();
 
-	// Serves the connected socket `fd` until the core says goodbye or goes away.
+	// Adopts the connected socket `fd`; run() serves it.
 	bool open(int fd, std::string& error);
 
-	// A signal asked the host to stop: cleanup handlers run, then the session ends.
+	// Serves the connection until the core says goodbye or goes away, then stops Python.
+	void run();
+
+	// A signal asked the host to stop: tasks are cancelled, the cleanup handler runs, then
+	// the session ends.
 	void terminate(const std::string& why);
 
 	bool finished() const { return phase_ == Phase::Finished; }
@@ -37,7 +43,11 @@ public:
 	const Instance& instance() const { return instance_; }
 
 private:
-	enum class Phase { AwaitHello, Configuring, Running, Finished };
+	// Stopping: tasks are being cancelled and the cleanup handler runs (wind_down()).
+	enum class Phase { AwaitHello, Configuring, Running, Stopping, Finished };
+	// How a wind-down ends: a Bye for the shim's Shutdown, an Error for a signal, or
+	// nothing when the core is gone.
+	enum class Ending { Bye, Terminated, CoreGone };
 
 	bool on_frame(const protocol::Frame& frame);
 	bool on_hello(std::span<const uint8_t> payload);
@@ -51,8 +61,11 @@ private:
 	bool parse(std::span<const uint8_t> payload, Message& message);
 	bool reject(const std::string& reason);
 
-	void run_cleanup_handler();
+	void wind_down(Ending ending, std::string why = {});
+	void end_show(Ending ending, const std::string& why);
 	void finish(const ConnectionEnd& end);
+	void teardown();
+	void report_tasks(const std::vector<std::pair<std::string, uint64_t>>& running);
 
 	// LogSink: a Log frame, after the outputs made before it.
 	void log(int level, std::string_view text) override;
@@ -68,10 +81,13 @@ private:
 	PythonRuntime python_;
 	Scheduler scheduler_;
 	Watchdog watchdog_;  // after connection_: it sends through it until it is stopped
+	Tasks tasks_;
+	EventLoop event_loop_;
 	Instance instance_;
 	InstanceOptions options_;
 	std::vector<uint8_t> out_;
 	bool outputs_routed_ = true;  // false once the core's routing has stopped
+	bool wound_down_ = false;     // the wind-down has ended: the session ends with the connection
 };
 
 }  // namespace mmpy::host

@@ -32,11 +32,11 @@ uint64_t now_ns() {
 	        .count());
 }
 
-// "the handler of channel mod.fn", "the interval handler ticker.spin", "the cleanup handler":
-// built only when something is logged, never per call.
-std::string describe(const char* kind, const std::string* subject) {
+}  // namespace
+
+std::string Watchdog::describe(const char* kind, const std::string* subject) {
 	std::string text = kind ? kind : "a Python call";
-	if (text.rfind("the ", 0) != 0 && text.rfind("a ", 0) != 0) {
+	if (text.rfind("the ", 0) != 0 && text.rfind("a ", 0) != 0 && text.rfind("code ", 0) != 0) {
 		text = "the " + text;
 	}
 	if (subject && !subject->empty()) {
@@ -44,8 +44,6 @@ std::string describe(const char* kind, const std::string* subject) {
 	}
 	return text;
 }
-
-}  // namespace
 
 Watchdog::Watchdog(Connection& connection, const CoreClock& core_clock)
     : connection_(connection), core_clock_(core_clock) {}
@@ -120,14 +118,21 @@ void Watchdog::end_call() {
 }
 
 // Runs on the loop thread (the writer), so the plain loads see its own latest values.
-std::optional<std::string> Watchdog::overdue() const {
+std::optional<Watchdog::Overrun> Watchdog::overdue() const {
 	uint64_t seq = seq_.load(std::memory_order_relaxed);
 	if (started_ns_.load(std::memory_order_relaxed) == 0 || overdue_seq_.load(std::memory_order_acquire) != seq) {
 		return std::nullopt;
 	}
-	return describe(kind_.load(std::memory_order_relaxed), subject_.load(std::memory_order_relaxed)) +
-	       " ran longer than handler-timeout (" + std::to_string(timeout_ms_.load(std::memory_order_relaxed)) +
-	       " ms)";
+	return Overrun{kind_.load(std::memory_order_relaxed), subject_.load(std::memory_order_relaxed),
+	               timeout_ms_.load(std::memory_order_relaxed)};
+}
+
+std::optional<std::string> Watchdog::calling() const {
+	const char* kind = kind_.load(std::memory_order_relaxed);
+	if (started_ns_.load(std::memory_order_relaxed) == 0 || kind == kLoopHeld) {
+		return std::nullopt;
+	}
+	return describe(kind, subject_.load(std::memory_order_relaxed));
 }
 
 // A consistent copy of the running call, or false if the loop thread was changing it.
@@ -193,8 +198,10 @@ void Watchdog::watch(const Call& call, uint64_t now, uint64_t timeout_ms) {
 		if (now < call.started_ns || now - call.started_ns < timeout_ms * kNsPerMs) {
 			return;
 		}
-		send_log(describe(call.kind, call.subject) + " has run for " + std::to_string(timeout_ms) +
-		         " ms (handler-timeout); interrupting it");
+		send_log(call.kind == kLoopHeld ? "a task has held the asyncio loop for " + std::to_string(timeout_ms) +
+		                                      " ms without awaiting (handler-timeout); interrupting it"
+		                                : describe(call.kind, call.subject) + " has run for " +
+		                                      std::to_string(timeout_ms) + " ms (handler-timeout); interrupting it");
 		interrupted_seq_ = call.seq;
 		interrupted_at_ns_ = now;
 		overdue_seq_.store(call.seq, std::memory_order_release);
@@ -206,7 +213,8 @@ void Watchdog::watch(const Call& call, uint64_t now, uint64_t timeout_ms) {
 	}
 	if (!stuck_ && now - interrupted_at_ns_ >= kGraceNs) {
 		stuck_ = true;
-		stuck_description_ = describe(call.kind, call.subject);
+		stuck_description_ = call.kind == kLoopHeld ? std::string("the task holding the asyncio loop")
+		                                            : describe(call.kind, call.subject);
 		send_log(stuck_description_ +
 		         " does not return (stuck outside Python, for example in a C extension, or it caught "
 		         "HandlerTimeout); this host stops answering heartbeats so the core restarts it");

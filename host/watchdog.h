@@ -28,6 +28,21 @@ public:
 	Watchdog(const Watchdog&) = delete;
 	Watchdog& operator=(const Watchdog&) = delete;
 
+	// The `kind` of the time between two waits of asyncio's loop (EventLoop): what handler-timeout
+	// limits for tasks is how long code holds the loop without awaiting.
+	static constexpr const char* kLoopHeld = "code on the asyncio loop";
+
+	// What overran, for the message of the HandlerTimeout it gets.
+	struct Overrun {
+		const char* kind;
+		const std::string* subject;
+		uint64_t timeout_ms;
+	};
+
+	// "the handler of channel mod.fn", "the interval handler ticker.spin": `kind` (a string
+	// literal) with `subject`.
+	static std::string describe(const char* kind, const std::string* subject);
+
 	// The signal that interrupts the loop thread (SIGRTMIN+2). Python's handler for it is
 	// installed by the bootstrap and raises midimonster.HandlerTimeout.
 	static int interrupt_signal();
@@ -50,9 +65,13 @@ public:
 	void begin_call(const char* kind, const std::string* subject);
 	void end_call();
 
-	// Loop thread (Python's signal handler): the HandlerTimeout message if the running call
-	// is the one this watchdog interrupted; nothing if that call has already returned.
-	std::optional<std::string> overdue() const;
+	// Loop thread (Python's signal handler): the running call if it is the one this watchdog
+	// interrupted; nothing if that call has already returned.
+	std::optional<Overrun> overdue() const;
+
+	// Loop thread: the Python call running now ("the handler of channel show.go"), if one
+	// is and it is not the loop's own time (kLoopHeld).
+	std::optional<std::string> calling() const;
 
 private:
 	struct Call {

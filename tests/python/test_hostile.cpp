@@ -28,7 +28,7 @@ namespace protocol = mmpy::protocol;
 
 namespace {
 
-// A stand-in for mm-pyhost: it speaks protocol version 2 correctly over descriptor 3
+// A stand-in for mm-pyhost: it speaks the protocol (version VERSION) correctly over descriptor 3
 // (hello, configuration, start, heartbeats every 250 ms, shutdown), echoes an input on
 // the channel "echo" as an output on "out", and answers an input on the channel "bad"
 // with the bytes of the expression BAD. The test puts BAD in front of this text.
@@ -58,7 +58,7 @@ def send_json(type, body):
 def on_frame(type, payload):
     global handled, beating
     if type == 1:
-        send_json(1, {"version": 2, "pid": os.getpid(), "python": "fake"})
+        send_json(1, {"version": VERSION, "pid": os.getpid(), "python": "fake"})
         beating = True
     elif type == 2:
         send_json(3, {"ok": True, "error": "", "outputs": []})
@@ -129,6 +129,7 @@ const HostileFrame kFromHost[] = {
 // Writes the fake host into `dir` as an executable script; returns its path.
 std::string write_fake_host(const TempDir& dir, const std::string& bad_expression) {
 	std::string path = dir.write("fake-host.py", "#!/usr/bin/env python3\n"
+	                                             "VERSION = " + std::to_string(protocol::kVersion) + "\n"
 	                                             "def BAD(out):\n"
 	                                             "    return " + bad_expression + "\n" + kFakeHostBody);
 	REQUIRE(chmod(path.c_str(), 0755) == 0);
