@@ -30,7 +30,8 @@ public:
 
 	// The `kind` of the time between two waits of asyncio's loop (EventLoop): what handler-timeout
 	// limits for tasks is how long code holds the loop without awaiting.
-	static constexpr const char* kLoopHeld = "code on the asyncio loop";
+	// An array, not a pointer to a literal: one object whose address every use compares.
+	static constexpr char kLoopHeld[] = "code on the asyncio loop";
 
 	// What overran, for the message of the HandlerTimeout it gets.
 	struct Overrun {
