@@ -132,13 +132,17 @@ PyObject* Tasks::adopt(PyObject* result, const char* kind, const std::string* su
 
 void Tasks::show_started() {
 	if (show_) {
-		PyObject* args = PyTuple_New(0);
-		Py_XDECREF(args ? call("show_started", args) : nullptr);
-		Py_XDECREF(args);
-		if (PyErr_Occurred()) {
-			PyErr_Print();
-		}
+		notify("show_started");
 	}
+}
+
+// A method without arguments whose result does not matter; its failure is printed.
+void Tasks::notify(const char* method) {
+	PyObject* result = PyObject_CallMethod(show_, method, nullptr);
+	if (!result) {
+		PyErr_Print();
+	}
+	Py_XDECREF(result);
 }
 
 void Tasks::set_fade_rate(uint64_t steps_per_second) {
@@ -178,9 +182,7 @@ std::optional<std::string> Tasks::running() const {
 	if (!show_) {
 		return std::nullopt;
 	}
-	PyObject* args = PyTuple_New(0);
-	PyObject* text = args ? call("running", args) : nullptr;
-	Py_XDECREF(args);
+	PyObject* text = PyObject_CallMethod(show_, "running", nullptr);
 	std::optional<std::string> description;
 	if (text && PyUnicode_Check(text)) {
 		if (const char* utf8 = PyUnicode_AsUTF8(text)) {
@@ -203,12 +205,7 @@ PyObject* Tasks::current_channel() const {
 
 void Tasks::close() {
 	if (show_) {
-		PyObject* args = PyTuple_New(0);
-		Py_XDECREF(args ? call("close", args) : nullptr);
-		Py_XDECREF(args);
-		if (PyErr_Occurred()) {
-			PyErr_Print();
-		}
+		notify("close");
 	}
 	loop_ = nullptr;
 	Py_CLEAR(current_);

@@ -71,6 +71,7 @@ public:
 
 private:
 	PyObject* call(const char* method, PyObject* args) const;
+	void notify(const char* method);
 
 	PyObject* module_ = nullptr;   // _mmpy_tasks
 	PyObject* show_ = nullptr;     // its ShowTasks
