@@ -19,8 +19,7 @@ constexpr uint64_t kSettleMs = 2000;
 }  // namespace
 
 Session::Session(uv_loop_t* loop)
-    : loop_(loop),
-      connection_(
+    : connection_(
           loop, [this](const protocol::Frame& frame) { return on_frame(frame); }, [this] { flush(); },
           [this](const ConnectionEnd& end) { finish(end); }),
       python_(*this),

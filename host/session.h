@@ -74,7 +74,6 @@ private:
 	// Sends the outputs of this loop turn as one frame, then everything queued.
 	void flush();
 
-	uv_loop_t* loop_;
 	Phase phase_ = Phase::AwaitHello;
 	CoreClock clock_;
 	Connection connection_;
