@@ -18,6 +18,13 @@ FIGURES = {
     "interval_jitter_us": ["ticks", "mean_period_us", "p50", "p99", "max"],
 }
 HOST_ONLY = {("throughput", "host_cpu_us_per_event"), ("rss_kb", "host")}
+# The time items: out of process only (pyref has no async API).
+ASYNC_FIGURES = {
+    "sleep_wakeup_us": ["wakeups", "p50", "p99", "max", "min", "mean"],
+    "fade_step_us": ["steps", "p50", "p99", "max", "mean_step_us", "last_value"],
+    "sleeping_tasks": ["tasks", "rss_before_kb", "rss_after_kb", "delta_kb", "delta_mb", "per_task_kb",
+                       "mb_per_10000", "start_ms"],
+}
 
 with tempfile.TemporaryDirectory() as folder:
     out = os.path.join(folder, "bench.json")
@@ -27,7 +34,9 @@ with tempfile.TemporaryDirectory() as folder:
     assert run.returncode == 0, "mmpy-bench exited with %d" % run.returncode
     for row in ("round-trip latency p50", "back to back", "throughput", "RSS core", "interval(10 ms) deviation p99", "zero point",
                 "segfault to first output again", "kill -9 to first output again",
-                "allocations in the backend per event", "the floor", "on one CPU", "budgets"):
+                "allocations in the backend per event", "the floor", "on one CPU", "budgets",
+                "sleep() wake-up lateness p99", "fade() step deviation p99", "fade() steps / last value",
+                "sleeping tasks: host RSS per task", "host memory for 10 000 sleeping tasks"):
         assert row in run.stdout, "the table lacks '%s'" % row
     with open(out) as f:
         data = json.load(f)
@@ -52,6 +61,23 @@ for key in ("latency_p50", "latency_p99", "latency_p999", "throughput", "rss_tot
 for key in ("p50", "p99", "p999"):
     assert isinstance(data["added_latency_us"][key], int), ("added_latency_us", key)
 assert data["not_measured"] == []
+# The time items: figures present (never judged), the fade's steps and end exact.
+py = data["backends"]["python"]
+for group, keys in ASYNC_FIGURES.items():
+    assert group not in data["backends"]["pyref"], group
+    for key in keys:
+        value = py[group][key]
+        assert isinstance(value, NUMBER), (group, key, value)
+        if group != "sleeping_tasks" and key not in ("min",):
+            assert value >= 0, (group, key, value)
+assert py["sleep_wakeup_us"]["wakeups"] == data["settings"]["wakeups"]
+assert py["fade_step_us"]["failures"] == [], py["fade_step_us"]["failures"]
+assert py["fade_step_us"]["steps"] == data["settings"]["fade_steps"]
+assert py["fade_step_us"]["last_value"] == py["fade_step_us"]["target"]
+assert py["sleeping_tasks"]["tasks"] == data["settings"]["tasks"]
+for group in ("sleep_wakeup_us", "fade_step_us"):
+    load = py[group]["load"]
+    assert load["sent"] > 0 and load["echoed"] > 0, (group, load)
 for cpus in ("any", "one", "two"):
     if data["floor_us"][cpus] is None:  # "two" on a one-CPU machine
         assert cpus == "two" and len(os.sched_getaffinity(0)) < 2
@@ -67,9 +93,15 @@ for backend in ("python", "pyref"):
         assert pinned[key]["samples"] == data["settings"]["samples"] and pinned[key]["p50"] >= 0, (backend, pinned)
 # Every budget is judged from a figure of this run (allocations are not counted under a sanitizer).
 assert [b["budget"] for b in data["budgets"]] == ["added_latency_p50", "added_latency_p50_one_cpu", "throughput",
-                                                  "shim_cpu_per_event", "shim_allocs_per_event", "core_rss_over_no_python"]
+                                                  "shim_cpu_per_event", "shim_allocs_per_event", "core_rss_over_no_python",
+                                                  "sleep_deviation_p99", "fade_deviation_p99", "sleeping_tasks_mb",
+                                                  "echo_latency_p50"]
 for b in data["budgets"]:
+    if b["kind"] == "compare":  # needs a baseline build: the figure only
+        assert b["met"] is None and isinstance(b["figure"], NUMBER), b
+        continue
     assert b["met"] in (True, False) or (b["met"] is None and b["budget"] == "shim_allocs_per_event"), b
+    assert "aim" not in b or b["aim_met"] in (True, False), b
     assert b["met"] is None or isinstance(b["figure"], NUMBER), b
 for backend in ("python", "pyref"):
     cost = data["backends"][backend]["throughput"]
@@ -79,4 +111,26 @@ for how in ("segfault", "kill9"):
     recovery = data["backends"]["python"]["recovery_ms"][how]
     assert isinstance(recovery["p50"], NUMBER) and recovery["p50"] > 0, ("recovery_ms", how, recovery)
 assert "recovery_ms" not in data["backends"]["pyref"]
+
+# --only: just the items named, the others listed as not measured; the table still prints.
+with tempfile.TemporaryDirectory() as folder:
+    out = os.path.join(folder, "only.json")
+    run = subprocess.run([sys.executable, bench, "--smoke", "--build", build, "--json", out,
+                          "--only", "latency,fade", "--samples", "10"],
+                         capture_output=True, text=True, timeout=60)
+    print(run.stdout, run.stderr, sep="\n")
+    assert run.returncode == 0, "mmpy-bench --only exited with %d" % run.returncode
+    assert "round-trip latency p50" in run.stdout and "fade() step deviation p99" in run.stdout
+    assert "2. throughput" not in run.stdout and "7. sleep() wake-up" not in run.stdout
+    with open(out) as f:
+        only = json.load(f)
+assert only["settings"]["only"] == ["latency", "fade"]
+assert set(only["not_measured"]) == {"floor", "back-to-back", "one-cpu", "throughput", "memory", "recovery",
+                                     "interval", "sleep", "tasks"}, only["not_measured"]
+assert sorted(only["backends"]["python"]) == ["fade_step_us", "latency_us"], only["backends"]["python"].keys()
+assert sorted(only["backends"]["pyref"]) == ["latency_us"], only["backends"]["pyref"].keys()
+assert only["backends"]["python"]["latency_us"]["samples"] == 10
+bad = subprocess.run([sys.executable, bench, "--only", "latency,nonsense", "--build", build],
+                     capture_output=True, text=True, timeout=30)
+assert bad.returncode == 2 and "nonsense" in bad.stderr, (bad.returncode, bad.stderr)
 print("ok")
