@@ -39,24 +39,38 @@ bool EventLoop::wait(int selector_fd, std::optional<double> timeout_s) {
 	watchdog_.end_call();
 	before_wait_();
 	// The nearer of asyncio's timeout (ns) and libuv's (ms; -1 without timers).
-	int uv_ms = uv_backend_timeout(loop_);
 	int64_t wait_ns = -1;
 	if (timeout_s) {
 		wait_ns = std::isfinite(*timeout_s) && *timeout_s < 1e9 ? static_cast<int64_t>(std::max(*timeout_s, 0.0) * 1e9)
 		                                                       : -1;
 	}
-	if (uv_ms >= 0 && (wait_ns < 0 || static_cast<int64_t>(uv_ms) * 1000000 < wait_ns)) {
-		wait_ns = static_cast<int64_t>(uv_ms) * 1000000;
+	int64_t uv_ns = uv_timeout_ns();
+	if (uv_ns >= 0 && (wait_ns < 0 || uv_ns < wait_ns)) {
+		wait_ns = uv_ns;
 	}
+	bool selector_ready = poll_then_run(selector_fd, wait_ns);
+	watchdog_.begin_call(Watchdog::kLoopHeld, nullptr);
+	return selector_ready;
+}
+
+int64_t EventLoop::uv_timeout_ns() const {
+	int ms = uv_backend_timeout(loop_);
+	return ms < 0 ? -1 : static_cast<int64_t>(ms) * 1000000;
+}
+
+// The one wait of the host: ppoll() on libuv's backend and, if not -1, `selector_fd`, for
+// at most `wait_ns` (-1: no limit), with Python's lock released so that Python threads run;
+// then libuv's callbacks. True if `selector_fd` has something.
+bool EventLoop::poll_then_run(int selector_fd, int64_t wait_ns) {
 	timespec span{wait_ns / 1000000000, wait_ns % 1000000000};
 	pollfd ready[2] = {{uv_backend_fd(loop_), POLLIN, 0}, {selector_fd, POLLIN, 0}};
-	int count = 0;
-	Py_BEGIN_ALLOW_THREADS
-	count = ppoll(ready, 2, wait_ns < 0 ? nullptr : &span, nullptr);
-	Py_END_ALLOW_THREADS
+	PyThreadState* saved = Py_IsInitialized() && PyGILState_Check() ? PyEval_SaveThread() : nullptr;
+	int count = ppoll(ready, selector_fd >= 0 ? 2 : 1, wait_ns < 0 ? nullptr : &span, nullptr);
+	if (saved) {
+		PyEval_RestoreThread(saved);
+	}
 	uv_run(loop_, UV_RUN_NOWAIT);
-	watchdog_.begin_call(Watchdog::kLoopHeld, nullptr);
-	return count > 0 && (ready[1].revents & POLLIN) != 0;
+	return count > 0 && selector_fd >= 0 && (ready[1].revents & POLLIN) != 0;
 }
 
 void EventLoop::run(Tasks& tasks, LogSink& log, const std::function<bool()>& finished) {
@@ -65,7 +79,8 @@ void EventLoop::run(Tasks& tasks, LogSink& log, const std::function<bool()>& fin
 			if (!uv_loop_alive(loop_)) {
 				return;
 			}
-			run_libuv_alone();
+			// Before Python runs (or in a host that never gets a hello): libuv's loop alone.
+			poll_then_run(-1, uv_timeout_ns());
 			continue;
 		}
 		PyObject* result = PyObject_CallMethod(tasks.loop(), "run_forever", nullptr);
@@ -88,17 +103,6 @@ void EventLoop::run(Tasks& tasks, LogSink& log, const std::function<bool()>& fin
 		Py_XDECREF(trace);
 		PyErr_Clear();
 	}
-}
-
-// Before Python runs (and in a host that never gets a hello): libuv's loop, nothing else.
-void EventLoop::run_libuv_alone() {
-	PyThreadState* saved = Py_IsInitialized() && PyGILState_Check() ? PyEval_SaveThread() : nullptr;
-	pollfd ready{uv_backend_fd(loop_), POLLIN, 0};
-	poll(&ready, 1, uv_backend_timeout(loop_));
-	if (saved) {
-		PyEval_RestoreThread(saved);
-	}
-	uv_run(loop_, UV_RUN_NOWAIT);
 }
 
 void EventLoop::stop(Tasks& tasks) {

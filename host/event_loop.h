@@ -8,6 +8,7 @@
 #include <Python.h>
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 
@@ -37,7 +38,8 @@ public:
 
 private:
 	bool wait(int selector_fd, std::optional<double> timeout_s);
-	void run_libuv_alone();
+	bool poll_then_run(int selector_fd, int64_t wait_ns);
+	int64_t uv_timeout_ns() const;
 
 	uv_loop_t* loop_;
 	Watchdog& watchdog_;

@@ -112,8 +112,7 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 		return false;
 	}
 	PyObject* wait = event_loop_.waiter();
-	bool loaded = wait && tasks_.load(
-	                          wait, *this, [this](const auto& running) { report_tasks(running); }, error);
+	bool loaded = wait && tasks_.load(wait, [this](const auto& running) { report_tasks(running); }, error);
 	Py_XDECREF(wait);
 	if (!loaded) {
 		connection_.fail(error.empty() ? "the host's asyncio loop could not be made" : error);

@@ -35,23 +35,13 @@ std::string pending_error(const char* what) {
 
 }  // namespace
 
-bool Tasks::load(PyObject* wait, LogSink& log, Report report, std::string& error) {
+bool Tasks::load(PyObject* wait, Report report, std::string& error) {
 	module_ = load_module();
 	if (!module_) {
 		PyErr_Print();
 		error = "the host's asyncio support (tasks.py) failed to load";
 		return false;
 	}
-	PyObject* log_line = make_python_callback([&log](PyObject* args) -> PyObject* {
-		int level = 0;
-		const char* text = nullptr;
-		Py_ssize_t length = 0;
-		if (!PyArg_ParseTuple(args, "is#", &level, &text, &length)) {
-			return nullptr;
-		}
-		log.log(level, std::string_view(text, static_cast<size_t>(length)));
-		Py_RETURN_NONE;
-	});
 	PyObject* report_tasks = make_python_callback([report = std::move(report)](PyObject* args) -> PyObject* {
 		PyObject* items = nullptr;
 		if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &items)) {
@@ -70,11 +60,10 @@ bool Tasks::load(PyObject* wait, LogSink& log, Report report, std::string& error
 		Py_RETURN_NONE;
 	});
 	PyObject* type = PyObject_GetAttrString(module_, "ShowTasks");
-	if (log_line && report_tasks && type) {
-		show_ = PyObject_CallFunctionObjArgs(type, wait, report_tasks, log_line, nullptr);
+	if (report_tasks && type) {
+		show_ = PyObject_CallFunctionObjArgs(type, wait, report_tasks, nullptr);
 	}
 	Py_XDECREF(type);
-	Py_XDECREF(log_line);
 	Py_XDECREF(report_tasks);
 	current_ = show_ ? PyObject_GetAttrString(module_, "current_channel") : nullptr;
 	PyObject* loop = current_ ? PyObject_GetAttrString(show_, "loop") : nullptr;

@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "sinks.h"
 
 namespace mmpy::host {
 
@@ -36,8 +35,9 @@ public:
 	~Tasks() { close(); }
 
 	// Once Python runs: makes the asyncio loop, whose selector waits with `wait` (a Python
-	// callable, EventLoop's), and sets midimonster.sleep/thread/fade. Lines go to `log`.
-	bool load(PyObject* wait, LogSink& log, Report report, std::string& error);
+	// callable, EventLoop's), and sets midimonster.sleep/thread/fade. Lines go to the core's
+	// log through the midimonster module.
+	bool load(PyObject* wait, Report report, std::string& error);
 	bool loaded() const { return show_ != nullptr; }
 
 	// The asyncio event loop (borrowed), nullptr before load().

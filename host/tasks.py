@@ -80,7 +80,7 @@ class ShowTasks:
     """The tasks of one instance: started for handlers and thread(), named with who started
     them, their exceptions logged, listed for the shim, cancelled at shutdown."""
 
-    def __init__(self, wait, report, log):
+    def __init__(self, wait, report):
         global _show
         self.loop = asyncio.SelectorEventLoop(HostSelector(wait))
         self.loop.set_task_factory(self._make_task)
@@ -89,10 +89,10 @@ class ShowTasks:
         self.fade_rate = 40  # steps per second; the instance option fade-rate
         self.closed = False
         self._report = report  # report(running: [(name, count)], others) when the set changed
-        self._log = log
         self._origins = weakref.WeakKeyDictionary()  # task -> (label, who started it)
         self._owned = set()  # started here: kept alive until done, their exceptions logged at once
         self._by_key = {}  # key -> the task of that key (overlap = cancel, intervals, sockets)
+        self._keys = {}  # task -> its key, while it runs
         self._fades = {}  # channel -> the token of its running fade
         self._started = asyncio.Event()
         self._report_due = None
@@ -139,11 +139,13 @@ class ShowTasks:
         self._owned.add(task)
         if key is not None:
             self._by_key[key] = task
+            self._keys[task] = key
         return task
 
     def _on_done(self, task):
         self._changed()
-        for key in [key for key, value in self._by_key.items() if value is task]:
+        key = self._keys.pop(task, None)
+        if key is not None and self._by_key.get(key) is task:
             del self._by_key[key]
         if task not in self._owned:
             return  # someone may await it; if nobody does, the loop reports it when it goes
@@ -152,9 +154,9 @@ class ShowTasks:
             self.log_exception(self.describe(task), task.exception())
 
     def log_exception(self, what, exc):
-        self._log(0, what + " raised an exception:")
+        midimonster._log(0, what + " raised an exception:")
         if isinstance(exc, SystemExit):
-            self._log(0, "SystemExit ignored: the host only stops when the core shuts down")
+            midimonster._log(0, "SystemExit ignored: the host only stops when the core shuts down")
             return
         traceback.print_exception(exc, file=sys.stderr)
         sys.stderr.flush()
@@ -171,7 +173,7 @@ class ShowTasks:
         if exc is not None:
             self.log_exception(what, exc)
         else:
-            self._log(0, "%s: %s" % (what, context.get("message", "")))
+            midimonster._log(0, "%s: %s" % (what, context.get("message", "")))
 
     def running(self):
         """The description of the task that holds the loop now, or None."""
@@ -251,7 +253,7 @@ class ShowTasks:
                     _, pending = await asyncio.wait(pending, timeout=bound)
                 if pending:
                     names = ", ".join(sorted(self.describe(task) for task in pending))
-                    self._log(0, "%d tasks did not end within %d ms of being cancelled and are left behind: %s"
+                    midimonster._log(0, "%d tasks did not end within %d ms of being cancelled and are left behind: %s"
                               % (len(pending), round(bound * 1000), names))
         finally:
             then()
@@ -262,6 +264,7 @@ class ShowTasks:
         if self._report_due is not None:
             self._report_due.cancel()
         self._by_key.clear()
+        self._keys.clear()
         self._owned.clear()
         self.loop.close()
         asyncio.set_event_loop(None)
