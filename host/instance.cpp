@@ -41,7 +41,12 @@ void Instance::start(const protocol::Start& start) {
 			channels_[id].output = value;
 		}
 	}
-	resolve_handlers();
+	// What cannot be found is said once, here.
+	for (const Unresolved& miss : resolve_handlers()) {
+		log_.log(0, miss.channel.empty() ? miss.error
+		                                 : "channel " + miss.channel + " has no handler: " + miss.error +
+		                                       "; its events are ignored");
+	}
 	started_ = true;
 	// Values output() set at import time become the show's initial events; a restarted
 	// host's shim has them already.
@@ -56,18 +61,18 @@ void Instance::start(const protocol::Start& start) {
 	tasks_.show_started();
 }
 
-// Finds the handler of every channel: module.function for dotted names, the
-// default-handler for plain ones. What cannot be found is said once, here.
-void Instance::resolve_handlers() {
+std::vector<Instance::Unresolved> Instance::resolve_handlers() {
+	std::vector<Unresolved> unresolved;
 	PyObject* fallback = nullptr;
 	std::string error;
 	if (!default_handler_.empty()) {
 		fallback = python_.resolve(default_handler_, error);
 		if (!fallback) {
-			log_.log(0, "default-handler " + default_handler_ + ": " + error);
+			unresolved.push_back({"", "default-handler " + default_handler_ + ": " + error});
 		}
 	}
 	for (Channel& channel : channels_) {
+		Py_CLEAR(channel.handler);
 		if (channel.name.find('.') == std::string::npos) {
 			Py_XINCREF(fallback);
 			channel.handler = fallback;
@@ -75,10 +80,22 @@ void Instance::resolve_handlers() {
 		}
 		channel.handler = python_.resolve(channel.name, error);
 		if (!channel.handler) {
-			log_.log(0, "channel " + channel.name + " has no handler: " + error + "; its events are ignored");
+			unresolved.push_back({channel.name, error});
 		}
 	}
 	Py_XDECREF(fallback);
+	return unresolved;
+}
+
+std::vector<std::string> Instance::drop_handlers() {
+	std::vector<std::string> handled;
+	for (Channel& channel : channels_) {
+		if (channel.handler) {
+			handled.push_back(channel.name);
+			Py_CLEAR(channel.handler);
+		}
+	}
+	return handled;
 }
 
 bool Instance::deliver(const protocol::BatchView& batch, std::string& error) {
@@ -142,6 +159,9 @@ void Instance::release() {
 }
 
 bool Instance::output(std::string_view name, double value) {
+	if (reloading_) {
+		return true;
+	}
 	if (!started_) {
 		Channel& channel = channels_[channels_.add(name)];
 		channel.output = value;

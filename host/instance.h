@@ -74,6 +74,24 @@ public:
 	// Drops every Python reference, before the interpreter goes away.
 	void release();
 
+	// --- live reload (ShowCode) ---
+
+	// A channel whose handler could not be found, and why.
+	struct Unresolved {
+		std::string channel;
+		std::string error;
+	};
+	// Finds every channel's handler anew: module.function for dotted names, the
+	// default-handler for plain ones. What lacks one, with why.
+	std::vector<Unresolved> resolve_handlers();
+
+	// Drops every channel's handler; returns the names of the channels that had one.
+	std::vector<std::string> drop_handlers();
+
+	// While a reload imports the modules again, output() at their top level changes nothing:
+	// the channels keep the values the show gave them.
+	void set_reloading(bool reloading) { reloading_ = reloading; }
+
 	// --- what the midimonster module does ---
 
 	bool started() const { return started_; }
@@ -110,7 +128,6 @@ public:
 	std::optional<std::string> calling() const { return watchdog_.calling(); }
 
 private:
-	void resolve_handlers();
 	void call_handler(Channel& channel, uint32_t id, double value);
 
 	PythonRuntime& python_;
@@ -126,6 +143,7 @@ private:
 	std::string default_handler_;  // "module.function", empty if none
 	Tasks::Overlap overlap_ = Tasks::Overlap::Both;
 	bool started_ = false;
+	bool reloading_ = false;
 	std::vector<protocol::Event> pending_;
 	PyObject* cleanup_handler_ = nullptr;  // owned reference or nullptr
 };

@@ -8,12 +8,12 @@ namespace mmpy::host {
 
 namespace {
 
-const char* const kOptions[] = {"module", "default-handler", "handler-timeout", "overlap", "fade-rate"};
+const char* const kOptions[] = {"module", "default-handler", "handler-timeout", "overlap", "fade-rate", "reload"};
 
 // Option names are matched exactly, as MIDIMonster's own backends do; a near miss is named.
 std::string unknown_option(const std::string& option) {
 	std::string error = "unknown instance option '" + option +
-	                    "' (known: module, default-handler, handler-timeout, overlap, fade-rate)";
+	                    "' (known: module, default-handler, handler-timeout, overlap, fade-rate, reload)";
 	std::string folded = option;
 	for (char& c : folded) {
 		c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -40,6 +40,8 @@ protocol::ConfigureResult InstanceOptions::apply(const protocol::Configure& opti
 		set_overlap(option.value, result);
 	} else if (option.option == "fade-rate") {
 		set_fade_rate(option.value, result);
+	} else if (option.option == "reload") {
+		set_reload(option.value, result);
 	} else {
 		result.ok = false;
 		result.error = unknown_option(option.option);
@@ -52,7 +54,7 @@ void InstanceOptions::import_module(const std::string& value, protocol::Configur
 	if (value.empty()) {
 		result.ok = false;
 		result.error = "option 'module' needs a module name or a path to a .py file";
-	} else if (!python_.import_module(value, error)) {
+	} else if (!code_.import_module(value, error)) {
 		// Like the in-process backend: the show starts without this module, other
 		// instances are unaffected, and the log says exactly what failed.
 		log_.log(0, error);
@@ -116,6 +118,18 @@ void InstanceOptions::set_fade_rate(const std::string& value, protocol::Configur
 		return;
 	}
 	instance_.tasks().set_fade_rate(*rate);
+}
+
+// `reload = off | on-save`: whether saving one of the show's files reloads the instance.
+// SIGHUP reloads in either case.
+void InstanceOptions::set_reload(const std::string& value, protocol::ConfigureResult& result) {
+	if (value == "off" || value == "on-save") {
+		code_.set_reload_on_save(value == "on-save");
+	} else {
+		result.ok = false;
+		result.error = "option 'reload' is 'on-save' (saving one of the show's files reloads it) or 'off' (only "
+		               "SIGHUP to the host reloads), not '" + value + "'";
+	}
 }
 
 }  // namespace mmpy::host

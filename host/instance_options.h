@@ -1,11 +1,11 @@
 // The options of an instance's section (`module`, `default-handler`, `handler-timeout`,
-// `overlap`, `fade-rate`), as
-// the shim forwards them one line at a time while the core reads its configuration.
+// `overlap`, `fade-rate`, `reload`), as the shim forwards them one line at a time while the
+// core reads its configuration.
 #pragma once
 
 #include "control.h"
 #include "instance.h"
-#include "python_runtime.h"
+#include "show_code.h"
 #include "sinks.h"
 #include "watchdog.h"
 
@@ -16,8 +16,8 @@ public:
 	// fade() steps faster than a millisecond apart would only queue up.
 	static constexpr uint64_t kMaxFadeRate = 1000;
 
-	InstanceOptions(PythonRuntime& python, Instance& instance, Watchdog& watchdog, LogSink& log)
-	    : python_(python), instance_(instance), watchdog_(watchdog), log_(log) {}
+	InstanceOptions(ShowCode& code, Instance& instance, Watchdog& watchdog, LogSink& log)
+	    : code_(code), instance_(instance), watchdog_(watchdog), log_(log) {}
 
 	// Applies one option line; the result says whether the core may go on, and why not.
 	protocol::ConfigureResult apply(const protocol::Configure& option);
@@ -28,8 +28,9 @@ private:
 	void set_handler_timeout(const std::string& value, protocol::ConfigureResult& result);
 	void set_overlap(const std::string& value, protocol::ConfigureResult& result);
 	void set_fade_rate(const std::string& value, protocol::ConfigureResult& result);
+	void set_reload(const std::string& value, protocol::ConfigureResult& result);
 
-	PythonRuntime& python_;
+	ShowCode& code_;
 	Instance& instance_;
 	Watchdog& watchdog_;
 	LogSink& log_;

@@ -36,6 +36,14 @@ int serve(int fd) {
 		}, numbers[i]);
 		uv_unref(reinterpret_cast<uv_handle_t*>(&signals[i]));
 	}
+	// SIGHUP reloads the show's code (docs/running-a-show.md, "Changing code during a show").
+	uv_signal_t hangup;
+	uv_signal_init(loop, &hangup);
+	hangup.data = &session;
+	uv_signal_start(&hangup, [](uv_signal_t* handle, int) {
+		static_cast<mmpy::host::Session*>(handle->data)->reload("SIGHUP");
+	}, SIGHUP);
+	uv_unref(reinterpret_cast<uv_handle_t*>(&hangup));
 	session.run();
 	uv_walk(loop, [](uv_handle_t* h, void*) { if (!uv_is_closing(h)) uv_close(h, nullptr); }, nullptr);
 	uv_run(loop, UV_RUN_DEFAULT);

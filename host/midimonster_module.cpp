@@ -426,8 +426,17 @@ bool bind_midimonster_module(Instance& instance, std::string& error) {
 		return false;
 	}
 	state_of(module)->instance = &instance;
+	// The user's own state: the same dict across live reloads, restored after a crash
+	// (host/kept_state.py); a new one for every session.
+	PyObject* state = PyDict_New();
+	bool ok = state && PyObject_SetAttrString(module, "state", state) == 0;
+	Py_XDECREF(state);
 	Py_DECREF(module);
-	return true;
+	if (!ok) {
+		PyErr_Print();
+		error = "the host's midimonster module failed to load";
+	}
+	return ok;
 }
 
 void unbind_midimonster_module() {

@@ -13,9 +13,10 @@ namespace mmpy::host {
 namespace {
 
 // Runs inside the interpreter at start-up. Kept in Python because it is Python's own
-// plumbing: line-buffered streams for the log, and loading a module from a file path.
+// plumbing: line-buffered streams for the log. (`module = file.py` loads through
+// show_code.py, which ShowCode installs as _mmpy_load_path.)
 const char* kBootstrap = R"PY(
-import sys, os, signal, importlib.util, midimonster
+import sys, signal, midimonster
 
 # handler-timeout: the watchdog thread sends this signal to the main thread; the handler
 # (C, so it adds no frame to the traceback) raises midimonster.HandlerTimeout, but only
@@ -51,21 +52,6 @@ class _LogStream:
 
 sys.stdout = _LogStream(0)
 sys.stderr = _LogStream(0)
-
-def _mmpy_load_path(path):
-    """module = some/file.py: load it under its file name, as the old docs describe."""
-    name = os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
-    if spec is None:
-        raise ImportError("%s is not a Python source file" % path, path=path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 )PY";
 
 PyObject* main_dict() {
@@ -101,7 +87,58 @@ PyObject* without_loader_frames(PyObject* trace) {
 	return trace;
 }
 
+// " (show.py, line 5)": the innermost frame of `trace` in a file, relative to the
+// configuration's folder (the working directory); empty if there is none.
+std::string where_raised(PyObject* trace) {
+	std::string where;
+	for (; trace && PyTraceBack_Check(trace); trace = reinterpret_cast<PyObject*>(
+	                                              reinterpret_cast<PyTracebackObject*>(trace)->tb_next)) {
+		auto* entry = reinterpret_cast<PyTracebackObject*>(trace);
+		PyCodeObject* code = PyFrame_GetCode(entry->tb_frame);
+		const char* file = code ? PyUnicode_AsUTF8(code->co_filename) : nullptr;
+		if (file && file[0] != '<') {
+			std::string path = file;
+			char directory[PATH_MAX];
+			if (getcwd(directory, sizeof(directory))) {
+				std::string folder = std::string(directory) + "/";
+				if (path.rfind(folder, 0) == 0) {
+					path = path.substr(folder.size());
+				}
+			}
+			where = " (" + path + ", line " + std::to_string(entry->tb_lineno) + ")";
+		}
+		Py_XDECREF(code);
+	}
+	PyErr_Clear();
+	return where;
+}
+
 }  // namespace
+
+PyObject* load_host_module(const char* name, const char* source) {
+	std::string file = std::string("<mm-pyhost ") + name + ">";
+	PyObject* code = Py_CompileString(source, file.c_str(), Py_file_input);
+	if (!code) {
+		return nullptr;
+	}
+	PyObject* module = PyImport_ExecCodeModule(name, code);
+	Py_DECREF(code);
+	return module;
+}
+
+std::string take_python_error(const char* what) {
+	PyObject *type, *value, *trace;
+	PyErr_Fetch(&type, &value, &trace);
+	PyObject* text = value ? PyObject_Str(value) : nullptr;
+	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
+	std::string error = std::string(what) + (message ? std::string(": ") + message : std::string());
+	Py_XDECREF(text);
+	Py_XDECREF(type);
+	Py_XDECREF(value);
+	Py_XDECREF(trace);
+	PyErr_Clear();
+	return error;
+}
 
 bool PythonRuntime::start(const std::string& directory, Instance& instance, std::string& error) {
 	// Always true in mm-pyhost (one session per process); see owns_interpreter_.
@@ -205,6 +242,10 @@ bool PythonRuntime::import_module(const std::string& value, std::string& error) 
 		if (exc) {
 			PyException_SetTraceback(exc, trace ? trace : Py_None);
 		}
+	}
+	// A SyntaxError's message names its file and line already.
+	if (!type || !PyErr_GivenExceptionMatches(type, PyExc_SyntaxError)) {
+		error += where_raised(trace);
 	}
 	PyErr_Restore(type, exc, trace);
 	report_exception("");

@@ -68,4 +68,11 @@ private:
 	std::set<std::string> failed_imports_;
 };
 
+// Runs a module of the host's own Python (tasks.py, show_code.py, kept_state.py, compiled
+// in: python_sources.h) as module `name`; a new reference, or nullptr with an exception set.
+PyObject* load_host_module(const char* name, const char* source);
+
+// The pending Python exception as "what: message", cleared.
+std::string take_python_error(const char* what);
+
 }  // namespace mmpy::host

@@ -34,7 +34,19 @@ Session::Session(uv_loop_t* loop)
       watchdog_(connection_, clock_),
       event_loop_(loop, watchdog_, [this] { flush(); }),
       instance_(python_, scheduler_, tasks_, watchdog_, *this, *this, clock_),
-      options_(python_, instance_, watchdog_, *this) {}
+      show_code_(loop, python_, instance_, scheduler_, tasks_, watchdog_, *this,
+                 {[this] {
+	                  holding_ = true;
+	                  outputs_routed_ = false;
+                  },
+                  [this] { return held_events_; }, [this] { release_held(); }}),
+      kept_state_(loop, python_,
+                  [this](std::vector<uint8_t> snapshot) {
+	                  if (!connection_.closed() && protocol::encode(out_, protocol::State{std::move(snapshot)})) {
+		                  flush();
+	                  }
+                  }),
+      options_(show_code_, instance_, watchdog_, *this) {}
 
 // The watchdog thread must be gone before the members it uses are.
 Session::~Session() {
@@ -49,6 +61,8 @@ bool Session::open(int fd, std::string& error) {
 void Session::run() {
 	event_loop_.run(tasks_, *this, [this] { return phase_ == Phase::Finished; });
 	instance_.release();
+	show_code_.close();
+	kept_state_.close();
 	tasks_.close();
 	python_.stop();
 }
@@ -59,6 +73,9 @@ bool Session::on_frame(const protocol::Frame& frame) {
 		return phase_ == Phase::AwaitHello ? on_hello(frame.payload) : reject("a second hello");
 	case FrameType::Configure:
 		return phase_ == Phase::Configuring ? on_configure(frame.payload) : reject("configure outside configuration");
+	case FrameType::State:
+		return phase_ == Phase::Configuring && !configured_ ? on_state(frame.payload)
+		                                                    : reject("a state snapshot after the configuration began");
 	case FrameType::Start:
 		return phase_ == Phase::Configuring ? on_start(frame.payload) : reject("start outside configuration");
 	case FrameType::Inputs:
@@ -112,7 +129,8 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 		return false;
 	}
 	PyObject* wait = event_loop_.waiter();
-	bool loaded = wait && tasks_.load(wait, [this](const auto& running) { report_tasks(running); }, error);
+	bool loaded = wait && tasks_.load(wait, [this](const auto& running) { report_tasks(running); }, error) &&
+	              show_code_.load(hello.directory, error) && kept_state_.load(error);
 	Py_XDECREF(wait);
 	if (!loaded) {
 		connection_.fail(error.empty() ? "the host's asyncio loop could not be made" : error);
@@ -138,6 +156,7 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 	if (!parse(payload, configure)) {
 		return false;
 	}
+	configured_ = true;
 	protocol::ConfigureResult result = options_.apply(configure);
 	result.outputs = instance_.outputs_before_start();
 	flush();
@@ -162,7 +181,9 @@ bool Session::on_start(std::span<const uint8_t> payload) {
 		return reject(error);
 	}
 	clock_.set(start.timestamp);
+	kept_state_.show_started();
 	instance_.start(start);
+	show_code_.show_started();
 	phase_ = Phase::Running;
 	protocol::encode(out_, protocol::Started{});
 	return true;
@@ -175,7 +196,40 @@ bool Session::on_inputs(std::span<const uint8_t> payload) {
 		return reject(error);
 	}
 	clock_.set(batch.timestamp());
+	if (holding_) {
+		held_.emplace_back(payload.begin(), payload.end());
+		held_events_ += batch.size();
+		return true;
+	}
 	return instance_.deliver(batch, error) || reject(error);
+}
+
+// A version of the show's code runs again: outputs are routed, and the inputs that arrived
+// meanwhile go to it, in order.
+void Session::release_held() {
+	holding_ = false;
+	outputs_routed_ = phase_ == Phase::Running;
+	std::vector<std::vector<uint8_t>> held = std::move(held_);
+	held_.clear();
+	held_events_ = 0;
+	for (const std::vector<uint8_t>& payload : held) {
+		protocol::BatchView batch;
+		std::string error;
+		if (!protocol::BatchView::parse(payload, batch, error) || !instance_.deliver(batch, error)) {
+			reject(error);
+			return;
+		}
+	}
+}
+
+// A restarted host gets the state the lost one kept, before its modules import.
+bool Session::on_state(std::span<const uint8_t> payload) {
+	protocol::State state;
+	if (!parse(payload, state)) {
+		return false;
+	}
+	kept_state_.restore(state.snapshot);
+	return true;
 }
 
 bool Session::on_heartbeat(std::span<const uint8_t> payload) {
@@ -219,6 +273,10 @@ void Session::wind_down(Ending ending, std::string why) {
 	}
 	phase_ = Phase::Stopping;
 	outputs_routed_ = false;
+	show_code_.abandon();
+	holding_ = false;
+	held_.clear();
+	held_events_ = 0;
 	scheduler_.clear();
 	tasks_.settle(kSettleMs, true, [this, ending, why] {
 		instance_.run_cleanup();

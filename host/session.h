@@ -15,8 +15,10 @@
 #include "event_loop.h"
 #include "instance.h"
 #include "instance_options.h"
+#include "kept_state.h"
 #include "python_runtime.h"
 #include "scheduler.h"
+#include "show_code.h"
 #include "sinks.h"
 #include "tasks.h"
 #include "watchdog.h"
@@ -38,6 +40,9 @@ public:
 	// the session ends.
 	void terminate(const std::string& why);
 
+	// SIGHUP: the show's modules are imported again (ShowCode), keeping values and state.
+	void reload(const std::string& why) { show_code_.reload(why); }
+
 	bool finished() const { return phase_ == Phase::Finished; }
 
 	const Instance& instance() const { return instance_; }
@@ -57,6 +62,8 @@ private:
 	bool on_heartbeat(std::span<const uint8_t> payload);
 	bool on_shutdown();
 	bool on_error(std::span<const uint8_t> payload);
+	bool on_state(std::span<const uint8_t> payload);
+	void release_held();
 	template <typename Message>
 	bool parse(std::span<const uint8_t> payload, Message& message);
 	bool reject(const std::string& reason);
@@ -83,10 +90,18 @@ private:
 	Tasks tasks_;
 	EventLoop event_loop_;
 	Instance instance_;
+	ShowCode show_code_;
+	KeptState kept_state_;
 	InstanceOptions options_;
 	std::vector<uint8_t> out_;
 	bool outputs_routed_ = true;  // false once the core's routing has stopped
 	bool wound_down_ = false;     // the wind-down has ended: the session ends with the connection
+	bool configured_ = false;     // an option line has arrived (a restored state comes before)
+	// Inputs that arrived while a reload switched versions, for the version that runs next.
+	// Bounded by time: a switch-over ends within the settle bounds (ShowCode).
+	bool holding_ = false;
+	std::vector<std::vector<uint8_t>> held_;
+	size_t held_events_ = 0;
 };
 
 }  // namespace mmpy::host

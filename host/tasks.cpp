@@ -1,42 +1,14 @@
 #include "tasks.h"
 
 #include "python_callback.h"
-#include "tasks_source.h"
+#include "python_sources.h"
+#include "python_runtime.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
 
-namespace {
-
-// Runs the compiled-in tasks.py as the module _mmpy_tasks (a new one per session).
-PyObject* load_module() {
-	PyObject* code = Py_CompileString(kTasksSource, "<mm-pyhost tasks.py>", Py_file_input);
-	if (!code) {
-		return nullptr;
-	}
-	PyObject* module = PyImport_ExecCodeModule("_mmpy_tasks", code);
-	Py_DECREF(code);
-	return module;
-}
-
-std::string pending_error(const char* what) {
-	PyObject *type, *value, *trace;
-	PyErr_Fetch(&type, &value, &trace);
-	PyObject* text = value ? PyObject_Str(value) : nullptr;
-	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
-	std::string error = std::string(what) + (message ? std::string(": ") + message : std::string());
-	Py_XDECREF(text);
-	Py_XDECREF(type);
-	Py_XDECREF(value);
-	Py_XDECREF(trace);
-	PyErr_Clear();
-	return error;
-}
-
-}  // namespace
-
 bool Tasks::load(PyObject* wait, Report report, std::string& error) {
-	module_ = load_module();
+	module_ = load_host_module("_mmpy_tasks", kTasksSource);
 	if (!module_) {
 		PyErr_Print();
 		error = "the host's asyncio support (tasks.py) failed to load";
@@ -68,7 +40,7 @@ bool Tasks::load(PyObject* wait, Report report, std::string& error) {
 	current_ = show_ ? PyObject_GetAttrString(module_, "current_channel") : nullptr;
 	PyObject* loop = current_ ? PyObject_GetAttrString(show_, "loop") : nullptr;
 	if (!loop) {
-		error = pending_error("the host's asyncio loop could not be made");
+		error = take_python_error("the host's asyncio loop could not be made");
 		close();
 		return false;
 	}

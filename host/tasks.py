@@ -94,6 +94,7 @@ class ShowTasks:
         self._by_key = {}  # key -> the task of that key (overlap = cancel, intervals, sockets)
         self._keys = {}  # task -> its key, while it runs
         self._fades = {}  # channel -> the token of its running fade
+        self._settling = weakref.WeakSet()  # the settle() tasks
         self._started = asyncio.Event()
         self._report_due = None
         _show = self
@@ -240,8 +241,9 @@ class ShowTasks:
         """Shutdown: waits up to `bound` s for every other task (cancelled first, or cancelled
         when the time is up), names those that did not end, then calls then()."""
         try:
-            me = asyncio.current_task()
-            tasks = [task for task in asyncio.all_tasks(self.loop) if task is not me]
+            # Another settle (a reload's, when the show ends during it) ends on its own.
+            self._settling.add(asyncio.current_task())
+            tasks = [task for task in asyncio.all_tasks(self.loop) if task not in self._settling]
             if tasks:
                 if cancel_first:
                     for task in tasks:

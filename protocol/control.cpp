@@ -212,6 +212,15 @@ bool encode(std::vector<uint8_t>& out, const Tasks& m) {
 	return append_json(out, FrameType::Tasks, {{"running", running}, {"others", m.others}});
 }
 
+bool encode(std::vector<uint8_t>& out, const State& m) {
+	if (m.snapshot.size() > kMaxPayload) {
+		return false;
+	}
+	append_header(out, FrameType::State, static_cast<uint32_t>(m.snapshot.size()));
+	out.insert(out.end(), m.snapshot.begin(), m.snapshot.end());
+	return true;
+}
+
 bool encode_empty(std::vector<uint8_t>& out, FrameType type) {
 	return append_json(out, type, json::object());
 }
@@ -307,6 +316,16 @@ bool parse(std::span<const uint8_t> payload, Tasks& m, std::string& error) {
 		}
 		m.others = whole_field<uint64_t>(b, "others");
 	});
+}
+
+// Any bytes: the frame's length is the snapshot's, already bounded by the decoder.
+bool parse(std::span<const uint8_t> payload, State& m, std::string& error) {
+	if (payload.empty()) {
+		error = "empty state snapshot";
+		return false;
+	}
+	m.snapshot.assign(payload.begin(), payload.end());
+	return true;
 }
 
 }  // namespace mmpy::protocol

@@ -94,6 +94,15 @@ struct Tasks {
 	uint64_t others = 0;  // tasks whose names did not fit in `running`
 };
 
+// Both ways: midimonster.state as the host pickled it, a snapshot at most a second old.
+// Host -> shim whenever it changed; shim -> host right after the hello to a host that
+// replaces a lost one, so that the state survives the crash. The shim keeps the bytes and
+// never looks inside (they are the host's own pickle, trusted as the host is); at most
+// kMaxPayload bytes.
+struct State {
+	std::vector<uint8_t> snapshot;
+};
+
 // Appends a whole frame; false (and nothing appended) if it would exceed kMaxPayload.
 bool encode(std::vector<uint8_t>& out, const ShimHello& m);
 bool encode(std::vector<uint8_t>& out, const HostHello& m);
@@ -105,6 +114,7 @@ bool encode(std::vector<uint8_t>& out, const Log& m);
 bool encode(std::vector<uint8_t>& out, const Heartbeat& m);
 bool encode(std::vector<uint8_t>& out, const Error& m);
 bool encode(std::vector<uint8_t>& out, const Tasks& m);
+bool encode(std::vector<uint8_t>& out, const State& m);
 // Frames whose body is the empty object {}: Shutdown and Bye.
 bool encode_empty(std::vector<uint8_t>& out, FrameType type);
 
@@ -119,5 +129,6 @@ bool parse(std::span<const uint8_t> payload, Log& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Tasks& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, State& m, std::string& error);
 
 }  // namespace mmpy::protocol

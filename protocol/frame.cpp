@@ -19,6 +19,7 @@ const char* frame_type_name(uint16_t type) {
 	case FrameType::Bye: return "bye";
 	case FrameType::Error: return "error";
 	case FrameType::Tasks: return "tasks";
+	case FrameType::State: return "state";
 	case FrameType::Inputs: return "inputs";
 	case FrameType::Outputs: return "outputs";
 	}

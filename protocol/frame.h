@@ -12,7 +12,8 @@
 namespace mmpy::protocol {
 
 enum class FrameType : uint16_t {
-	// Control messages, JSON payloads except Heartbeat's 16 binary bytes (see control.h).
+	// Control messages, JSON payloads except Heartbeat's 16 binary bytes and State's
+	// opaque snapshot (see control.h).
 	Hello = 1,            // both ways: version agreement
 	Configure = 2,        // shim -> host: one instance option
 	ConfigureResult = 3,  // host -> shim: outcome of Configure
@@ -24,6 +25,7 @@ enum class FrameType : uint16_t {
 	Bye = 9,              // host -> shim: cleanup done
 	Error = 10,           // both ways: the sender is closing the connection, with a reason
 	Tasks = 11,           // host -> shim: the sequences (asyncio tasks) running now
+	State = 12,           // both ways: a snapshot of midimonster.state (opaque bytes)
 	// Event batches, binary payloads (see events.h).
 	Inputs = 32,          // shim -> host: events the core delivered to the instance
 	Outputs = 33,         // host -> shim: events Python produced

@@ -8,7 +8,7 @@
 namespace mmpy::protocol {
 
 // Bumped whenever a frame layout or a control message changes incompatibly.
-inline constexpr uint32_t kVersion = 3;
+inline constexpr uint32_t kVersion = 4;
 
 struct VersionVerdict {
 	bool compatible;

@@ -27,8 +27,11 @@ std::optional<HostLoss> Conversation::check_hello(std::span<const uint8_t> paylo
 }
 
 bool Conversation::replay(std::vector<uint8_t>& out, const std::string& instance, uint64_t now,
-                          const protocol::Start& start) {
+                          const protocol::State& state, const protocol::Start& start) {
 	hello(out, instance, now);
+	if (!state.snapshot.empty()) {
+		protocol::encode(out, state);
+	}
 	for (const protocol::Configure& line : configuration_) {
 		protocol::encode(out, line);
 	}

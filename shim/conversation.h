@@ -30,8 +30,10 @@ public:
 	void accepted(protocol::Configure line) { configuration_.push_back(std::move(line)); }
 	size_t accepted_lines() const { return configuration_.size(); }
 
-	// Writes the whole replay to `out`; false if `start` does not fit one frame.
-	bool replay(std::vector<uint8_t>& out, const std::string& instance, uint64_t now, const protocol::Start& start);
+	// Writes the whole replay to `out`: the hello, the state the lost host kept (if any), the
+	// accepted lines and `start`; false if `start` does not fit one frame.
+	bool replay(std::vector<uint8_t>& out, const std::string& instance, uint64_t now, const protocol::State& state,
+	            const protocol::Start& start);
 
 	// A new host's answer to the replay: its hello, one result per option line, then Started,
 	// in that order.

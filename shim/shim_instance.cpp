@@ -305,6 +305,12 @@ std::optional<HostLoss> ShimInstance::on_frame(const protocol::Frame& frame) {
 		tasks_ = std::move(running);
 		return std::nullopt;
 	}
+	case FrameType::State:
+		// The shim only keeps it for the next host; a host checks what it restores.
+		if (!protocol::parse(frame.payload, state_, error)) {
+			return HostLoss{HostLoss::Kind::Misbehaved, "malformed state frame: " + error};
+		}
+		return std::nullopt;
 	case FrameType::Error: {
 		protocol::Error message;
 		return HostLoss{HostLoss::Kind::Stopped, protocol::parse(frame.payload, message, error) ? message.reason : error};
@@ -414,7 +420,7 @@ void ShimInstance::bring_back() {
 		lost(HostLoss{HostLoss::Kind::CannotWatch});
 		return;
 	}
-	if (!conversation_.replay(link_.outbox(), name(), clock_.now(), start_message(true))) {
+	if (!conversation_.replay(link_.outbox(), name(), clock_.now(), state_, start_message(true))) {
 		lost(HostLoss{HostLoss::Kind::TableTooLarge});
 		return;
 	}

@@ -121,6 +121,7 @@ private:
 	uint64_t sent_events_ = 0;         // written to this host
 	uint64_t handled_events_ = 0;      // the host's last count of events it took
 	protocol::Tasks tasks_;            // the sequences this host last said run
+	protocol::State state_;            // midimonster.state as the host last pickled it
 };
 
 }  // namespace mmpy::shim

@@ -28,6 +28,7 @@ auto fields(const Log& m) { return std::tie(m.level, m.text); }
 auto fields(const Heartbeat& m) { return std::tie(m.timestamp, m.handled); }
 auto fields(const Error& m) { return std::tie(m.reason); }
 auto fields(const Tasks& m) { return std::tie(m.running, m.others); }
+auto fields(const State& m) { return std::tie(m.snapshot); }
 
 template <typename Message>
 void round_trip(std::span<const uint8_t> payload, FrameType type, const char* name) {
@@ -112,7 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 		return 0;
 	}
 	std::span<const uint8_t> payload(data + 1, size - 1);
-	switch (data[0] % 11) {
+	switch (data[0] % 12) {
 	case 0: round_trip<ShimHello>(payload, FrameType::Hello, "ShimHello"); break;
 	case 1: round_trip<HostHello>(payload, FrameType::Hello, "HostHello"); break;
 	case 2: round_trip<Configure>(payload, FrameType::Configure, "Configure"); break;
@@ -123,7 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 	case 7: heartbeat(payload); break;
 	case 8: round_trip<Error>(payload, FrameType::Error, "Error"); break;
 	case 9: empty_body(data[0] & 1 ? FrameType::Shutdown : FrameType::Bye); break;
-	default: tasks(payload); break;
+	case 10: tasks(payload); break;
+	default: round_trip<State>(payload, FrameType::State, "State"); break;
 	}
 	return 0;
 }

@@ -330,6 +330,11 @@ struct Peer {
 			FUZZ_CHECK(protocol::parse(frame.payload, tasks, error), "tasks: %s", error.c_str());
 			break;
 		}
+		case FrameType::State: {
+			protocol::State state;
+			FUZZ_CHECK(protocol::parse(frame.payload, state, error), "state: %s", error.c_str());
+			break;
+		}
 		case FrameType::Bye:
 			FUZZ_CHECK(!bye, "a second bye from the host");
 			bye = true;

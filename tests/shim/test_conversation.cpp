@@ -53,15 +53,23 @@ mmpy::protocol::ConfigureResult refused(const char* why) {
 TEST_CASE("a replay is the hello, every accepted option line and the start, in one write", "[shim][conversation]") {
 	Conversation conversation = with_two_lines();
 	std::vector<uint8_t> out;
-	REQUIRE(conversation.replay(out, "py1", 5, mmpy::protocol::Start{}));
+	REQUIRE(conversation.replay(out, "py1", 5, mmpy::protocol::State{}, mmpy::protocol::Start{}));
 	CHECK(types_of(out) == std::vector<FrameType>{FrameType::Hello, FrameType::Configure, FrameType::Configure,
 	                                              FrameType::Start});
+}
+
+TEST_CASE("a replay gives the state the lost host kept right after the hello", "[shim][conversation]") {
+	Conversation conversation = with_two_lines();
+	std::vector<uint8_t> out;
+	REQUIRE(conversation.replay(out, "py1", 5, mmpy::protocol::State{{1, 2, 3}}, mmpy::protocol::Start{}));
+	CHECK(types_of(out) == std::vector<FrameType>{FrameType::Hello, FrameType::State, FrameType::Configure,
+	                                              FrameType::Configure, FrameType::Start});
 }
 
 TEST_CASE("a replay answered in order refuses nothing and ends with Started", "[shim][conversation]") {
 	Conversation conversation = with_two_lines();
 	std::vector<uint8_t> out;
-	conversation.replay(out, "py1", 5, mmpy::protocol::Start{});
+	conversation.replay(out, "py1", 5, mmpy::protocol::State{}, mmpy::protocol::Start{});
 	HostFrames host;
 	using Kind = Conversation::Answer::Kind;
 	CHECK(conversation.answer(host.add(mmpy::protocol::HostHello{})).kind == Kind::Expected);
@@ -81,7 +89,7 @@ TEST_CASE("a replay answered out of order is a violation", "[shim][conversation]
 
 	SECTION("Started before the option lines were answered") {
 		Conversation conversation = with_two_lines();
-		conversation.replay(out, "py1", 5, mmpy::protocol::Start{});
+		conversation.replay(out, "py1", 5, mmpy::protocol::State{}, mmpy::protocol::Start{});
 		CHECK(conversation.answer(host.add(mmpy::protocol::HostHello{})).kind == Kind::Expected);
 		CHECK(conversation.answer(host.add(mmpy::protocol::ConfigureResult{})).kind == Kind::Expected);
 		Conversation::Answer early = conversation.answer(host.add(mmpy::protocol::Started{}));
@@ -90,12 +98,12 @@ TEST_CASE("a replay answered out of order is a violation", "[shim][conversation]
 	}
 	SECTION("an option result before the hello") {
 		Conversation conversation = with_two_lines();
-		conversation.replay(out, "py1", 5, mmpy::protocol::Start{});
+		conversation.replay(out, "py1", 5, mmpy::protocol::State{}, mmpy::protocol::Start{});
 		CHECK(conversation.answer(host.add(mmpy::protocol::ConfigureResult{})).kind == Kind::Violation);
 	}
 	SECTION("more option results than lines") {
 		Conversation conversation("/show");
-		conversation.replay(out, "py1", 5, mmpy::protocol::Start{});
+		conversation.replay(out, "py1", 5, mmpy::protocol::State{}, mmpy::protocol::Start{});
 		CHECK(conversation.answer(host.add(mmpy::protocol::HostHello{})).kind == Kind::Expected);
 		CHECK(conversation.answer(host.add(mmpy::protocol::ConfigureResult{})).kind == Kind::Violation);
 	}
