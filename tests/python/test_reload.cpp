@@ -4,6 +4,11 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
@@ -50,6 +55,47 @@ double answer(CoreProcess& core, double value) {
 
 }  // namespace
 
+namespace {
+
+// The number of the core's log lines so far that contain `text`.
+size_t log_count(CoreProcess& core, const std::string& text) {
+	core.process().pump();
+	size_t count = 0;
+	for (const std::string& line : core.process().stderr_lines()) {
+		count += line.find(text) != std::string::npos;
+	}
+	return count;
+}
+
+// Waits until `count` log lines contain `text` (wait_log() finds the first one again).
+void require_logged(CoreProcess& core, const std::string& text, size_t count) {
+	auto deadline = std::chrono::steady_clock::now() + default_timeout;
+	while (log_count(core, text) < count && std::chrono::steady_clock::now() < deadline) {
+		std::this_thread::sleep_for(Duration(10));
+	}
+	INFO("waiting for " << count << " log lines with: " << text << "\n" << core.transcript());
+	REQUIRE(log_count(core, text) == count);
+}
+
+// The number of events on `channel` so far.
+size_t count_of(CoreProcess& core, const std::string& channel) {
+	size_t count = 0;
+	for (const Event& event : core.events()) {
+		count += event.channel == channel;
+	}
+	return count;
+}
+
+// The pid in the core's "mm-pyhost PID ready" line.
+pid_t logged_host_pid(CoreProcess& core) {
+	auto line = core.wait_log("py1: mm-pyhost ");
+	REQUIRE(line);
+	size_t at = line->find("mm-pyhost ") + 10;
+	return static_cast<pid_t>(std::atol(line->c_str() + at));
+}
+
+}  // namespace
+
 TEST_CASE("a saved module runs at once, with the values and midimonster.state of the old one", "[python][reload]") {
 	CoreProcess core(show_config(), {{"show.py", version(1.0)}});
 	REQUIRE(core.wait_started());
@@ -70,8 +116,266 @@ TEST_CASE("a saved module runs at once, with the values and midimonster.state of
 	                                   "midimonster.output('other', midimonster.state['seen'] / 10)\n"
 	                                   "print('seen', midimonster.state['seen'], 'last', midimonster.inputvalue('show.on_in'))\n"));
 	REQUIRE_LOG(core, "py1: seen 3 last 0.5");
-	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	require_logged(core, "py1: reloaded: now running the version of ", 2);
 	REQUIRE(core.sync());
 	CHECK(core.events().size() == 3);  // the three answers; no t.other
 	CHECK(core.stop() == 0);
+}
+
+
+TEST_CASE("a reload with a syntax error leaves the old version running and names the file and line",
+          "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	save(core, "show.py", "import midimonster\n\ndef on_in(value)\n    pass\n");
+	REQUIRE_LOG(core, "py1: reload failed: SyntaxError: expected ':' (show.py, line 3); still running the version of ");
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	CHECK(log_count(core, "stopping the version of") == 0);  // the old version never stopped
+
+	// The next save tries again.
+	save(core, "show.py", version(0.5));
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("a reload whose import raises goes back to the old version, with its state", "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0, "print('imported, seen', midimonster.state['seen'])\n")}});
+	REQUIRE(core.wait_started());
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	save(core, "show.py", "import midimonster\n\nraise ValueError('no fixture file')\n");
+	REQUIRE_LOG(core, "py1: reload failed: failed to import module 'show': ValueError: no fixture file (show.py, line 3); "
+	                  "still running the version of ");
+	CHECK(log_count(core, "imported, seen 1") == 1);  // the old version imported again, from its kept text
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("a reload that lacks a mapped handler goes back to the old version", "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	save(core, "show.py", "import midimonster\ndef on_input(value):\n    pass\n");
+	REQUIRE_LOG(core, "py1: reload failed: the new version has no handler for channel show.on_in; still running the "
+	                  "version of ");
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("a reload stops the old version's intervals and tasks and runs its cleanup handler", "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0, R"PY(
+import asyncio
+def tick():
+    midimonster.output('other', 1.0 - midimonster.outputvalue('other'))
+midimonster.interval(tick, 20)
+async def forever():
+    try:
+        await asyncio.sleep(3600)
+    finally:
+        print('the task of the old version ends')
+midimonster.thread(forever)
+def bye():
+    print('cleanup of the old version')
+midimonster.cleanup_handler(bye)
+)PY")}});
+	REQUIRE(core.wait_started());
+	REQUIRE(core.wait_event("t.other"));
+	save(core, "show.py", version(0.5));
+	REQUIRE_LOG(core, "py1: the task of the old version ends");
+	REQUIRE_LOG(core, "py1: cleanup of the old version");
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	size_t ticks = count_of(core, "t.other");
+	std::this_thread::sleep_for(Duration(200));
+	REQUIRE(core.sync());
+	CHECK(count_of(core, "t.other") == ticks);
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	CHECK(core.stop() == 0);
+}
+
+namespace {
+
+// A free TCP port on 127.0.0.1 (the kernel's pick, released again).
+int free_port() {
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_in address{};
+	address.sin_family = AF_INET;
+	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t length = sizeof(address);
+	REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+	REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+	close(fd);
+	return ntohs(address.sin_port);
+}
+
+// What a server on 127.0.0.1:`port` says before it closes the connection.
+std::string ask(int port) {
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	sockaddr_in address{};
+	address.sin_family = AF_INET;
+	address.sin_port = htons(static_cast<uint16_t>(port));
+	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+		close(fd);
+		return "connection refused";
+	}
+	std::string said;
+	char buffer[64];
+	for (ssize_t got; (got = read(fd, buffer, sizeof(buffer))) > 0;) {
+		said.append(buffer, static_cast<size_t>(got));
+	}
+	close(fd);
+	return said;
+}
+
+// A module that listens on `port` from its top level, without a cleanup handler.
+std::string listening_version(int port, int number) {
+	return version(1.0, "import socket\nserver = socket.socket()\n"
+	                    "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+	                    "server.bind(('127.0.0.1', " + std::to_string(port) + "))\n"
+	                    "server.listen()\nserver.setblocking(False)\n"
+	                    "def on_connect(sock):\n"
+	                    "    connection, _ = sock.accept()\n"
+	                    "    connection.sendall(b'version " + std::to_string(number) + "')\n"
+	                    "    connection.close()\n"
+	                    "midimonster.manage(on_connect, server)\n");
+}
+
+}  // namespace
+
+TEST_CASE("a module that listens on a TCP port at import is reloaded three times", "[python][reload]") {
+	int port = free_port();
+	CoreProcess core(show_config(), {{"show.py", listening_version(port, 1)}});
+	REQUIRE(core.wait_started());
+	CHECK(ask(port) == "version 1");
+	for (int number = 2; number <= 4; number++) {
+		save(core, "show.py", listening_version(port, number));
+		require_logged(core, "py1: reloaded: now running the version of ", number - 1);
+		CHECK(ask(port) == "version " + std::to_string(number));
+	}
+	CHECK(log_count(core, "reload failed") == 0);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("inputs sent all through a reload are each answered once, in order", "[python][reload]") {
+	// The old version's cleanup handler takes 50 ms, so inputs surely arrive during the switch-over.
+	CoreProcess core(show_config(), {{"show.py", version(1.0, "import time\n"
+	                                                           "midimonster.cleanup_handler(lambda: time.sleep(0.05))\n")}});
+	REQUIRE(core.wait_started());
+	const int kInputs = 300;
+	for (int i = 1; i <= kInputs; i++) {
+		core.inject("t.in", i / 1000.0);
+		if (i == 50) {
+			save(core, "show.py", version(1.0));
+		}
+		std::this_thread::sleep_for(std::chrono::microseconds(1000));
+	}
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	REQUIRE_LOG(core, "inputs held meanwhile go to it now)");
+	REQUIRE(core.sync());
+	std::vector<double> answers;
+	for (const Event& event : core.events()) {
+		if (event.channel == "t.out") {
+			answers.push_back(event.value);
+		}
+	}
+	REQUIRE(answers.size() == kInputs);
+	for (int i = 1; i <= kInputs; i++) {
+		CHECK(answers[i - 1] == Approx(i / 1000.0).margin(1e-6));
+	}
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("three writes within 100 ms make one reload, of the last text", "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	for (double factor : {0.9, 0.8, 0.5}) {
+		core.dir().write("show.py", version(factor));  // in place, as some editors write
+		std::this_thread::sleep_for(Duration(40));
+	}
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	std::this_thread::sleep_for(Duration(500));
+	CHECK(log_count(core, "reloaded: now running") == 1);
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("SIGHUP to the host reloads, with or without reload = on-save", "[python][reload]") {
+	CoreProcess core(show_config(""), {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	save(core, "show.py", version(0.5));
+	std::this_thread::sleep_for(Duration(400));
+	CHECK(log_count(core, "reload") == 0);  // reload is off: a save changes nothing
+	CHECK(answer(core, 0.5) == Approx(0.5));
+
+	REQUIRE(kill(host_of(core), SIGHUP) == 0);
+	REQUIRE_LOG(core, "py1: reload (SIGHUP): show.py changed; stopping the version of ");
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	CHECK(answer(core, 0.5) == Approx(0.25));
+
+	// Unchanged files are imported again all the same: the operator asked.
+	REQUIRE(kill(host_of(core), SIGHUP) == 0);
+	REQUIRE_LOG(core, "py1: reload (SIGHUP): no file changed; stopping the version of ");
+	require_logged(core, "py1: reloaded: now running", 2);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("attach mode: a saved module reloads in the listener's host", "[python][reload][attach]") {
+	TempDir sockets;
+	std::string path = sockets.file("host.sock");
+	ChildProcess listener({host_path(), "--listen", path});
+	REQUIRE(listener.wait_stderr(contains("listening on")));
+	CoreProcess core("[backend python]\nsocket = " + path + "\n" + show_config(), {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	pid_t host = logged_host_pid(core);
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	save(core, "show.py", version(0.5));
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	REQUIRE(kill(host, SIGHUP) == 0);
+	REQUIRE_LOG(core, "py1: reload (SIGHUP)");
+	require_logged(core, "py1: reloaded: now running", 2);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("a host that crashes after a reload comes back with the new code and the state of a second before",
+          "[python][reload][supervision]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	save(core, "show.py", version(0.5, "print('imported, seen', midimonster.state['seen'])\n"));
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	CHECK(answer(core, 0.4) == Approx(0.2));
+	std::this_thread::sleep_for(Duration(1100));  // a snapshot is at most a second old
+	REQUIRE(kill(host_of(core), SIGKILL) == 0);
+	REQUIRE_LOG(core, "py1: the host is back after");
+	REQUIRE_LOG(core, "py1: imported, seen 3");
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("a value of midimonster.state that cannot be pickled is named, and the others survive a crash",
+          "[python][reload][supervision]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0, R"PY(
+if 'started' not in midimonster.state:
+    midimonster.state['started'] = 1
+    midimonster.state['log'] = open(__file__)
+print('state keys:', sorted(midimonster.state))
+)PY")}});
+	REQUIRE(core.wait_started());
+	REQUIRE_LOG(core, "py1: midimonster.state['log'] is not kept across a crash: it cannot be pickled (TypeError: "
+	                  "cannot pickle '_io.TextIOWrapper' object)");
+	CHECK(answer(core, 0.5) == Approx(0.5));
+	std::this_thread::sleep_for(Duration(1100));
+	REQUIRE(kill(host_of(core), SIGKILL) == 0);
+	REQUIRE_LOG(core, "py1: the host is back after");
+	REQUIRE_LOG(core, "py1: state keys: ['seen', 'started']");
+	CHECK(log_count(core, "is not kept across a crash") == 1);  // said once, not every snapshot
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("bad input: reload takes on-save or off", "[python][reload][bad-input][config]") {
+	REQUIRE_CONFIG_ERROR(show_config("reload = always\n"),
+	                     "option 'reload' is 'on-save' (saving one of the show's files reloads it) or 'off' (only "
+	                     "SIGHUP to the host reloads), not 'always'");
 }
