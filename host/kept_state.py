@@ -84,7 +84,10 @@ class KeptState:
     def restore(self, data):
         """A snapshot from the shim, into midimonster.state, before the modules import: a value
         whose class is in a module not imported yet waits for restore_waiting()."""
-        values = pickle.loads(data)
+        # The outer dict holds only keys and bytes: it may name no class at all.
+        values = _Unpickler(data, lambda module: False).load()
+        if not isinstance(values, dict):
+            raise TypeError("a state snapshot is a dict, not %s" % type(values).__name__)
         self._last = data
         for key, value in values.items():
             self._restore(key, value, lambda module: module in sys.modules)

@@ -10,6 +10,7 @@ import gc
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import io
 import os
 import sys
 
@@ -28,7 +29,7 @@ class ShowSource(importlib.abc.SourceLoader):
     def get_data(self, path):
         if path == self.path:
             return self._code.source_of(self._name, path)
-        with open(path, "rb") as f:
+        with io.open_code(path) as f:
             return f.read()
 
 
@@ -67,7 +68,9 @@ class ShowCode:
         if kept is not None and kept[0] == path:
             data = kept[1]
         else:
-            with open(path, "rb") as f:
+            # open_code(): what becomes code is read the way the interpreter's own loaders
+            # read it (PEP 578), so open-code hooks see it.
+            with io.open_code(path) as f:
                 data = f.read()
         self.sources[name] = (path, data)
         return data

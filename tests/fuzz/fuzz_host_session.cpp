@@ -159,8 +159,9 @@ PyObject* open_code(PyObject* path, void*) {
 const char* kSetup = R"PY(
 import sys, os, gc, io, signal, warnings, importlib, importlib.util, importlib.machinery
 import midimonster, linecache, traceback
-# What the host's asyncio side (host/tasks.py) imports, before the import gate closes.
-import asyncio, contextvars, inspect, math, numbers, selectors, weakref
+# What the host's own Python (host/tasks.py, show_code.py, kept_state.py) imports, before
+# the import gate closes.
+import asyncio, contextvars, inspect, math, numbers, selectors, weakref, importlib.abc, pickle
 
 class _FuzzImportGate:
     """First on sys.meta_path: modules outside the whitelist are not found, however

@@ -33,6 +33,13 @@ void write_seed(const std::string& target, const std::string& name, const Bytes&
 	}
 }
 
+// midimonster.state = {"count": 3, "name": "cue 4"} as host/kept_state.py pickles it.
+const Bytes kStateSnapshot = {
+    0x80, 0x05, 0x95, 0x33, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7d, 0x94, 0x28, 0x8c, 0x05,
+    0x63, 0x6f, 0x75, 0x6e, 0x74, 0x94, 0x43, 0x05, 0x80, 0x05, 0x4b, 0x03, 0x2e, 0x94, 0x8c, 0x04,
+    0x6e, 0x61, 0x6d, 0x65, 0x94, 0x43, 0x14, 0x80, 0x05, 0x95, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x8c, 0x05, 0x63, 0x75, 0x65, 0x20, 0x34, 0x94, 0x2e, 0x94, 0x75, 0x2e};
+
 Bytes cat(std::initializer_list<Bytes> parts) {
 	Bytes all;
 	for (const Bytes& part : parts) {
@@ -146,6 +153,7 @@ void control_seeds() {
 	seed(8, "error", frame(Error{"protocol violation: test"}));
 	seed(9, "empty", empty(FrameType::Shutdown));
 	seed(10, "tasks", frame(Tasks{{{"show.chase", 1}, {"show.cue_list", 2}}, 3}));
+	seed(11, "state", frame(State{kStateSnapshot}));
 }
 
 void host_session_seeds() {
@@ -175,6 +183,10 @@ void host_session_seeds() {
 	write_seed(t, "restart", cat({hello, frame(Configure{"module", "mmpy_fuzz_fixture"}),
 	                              frame(start_of({"mmpy_fuzz_fixture.echo"}, true)),
 	                              batch(FrameType::Inputs, 7000, {{0, 0.5}})}));
+	write_seed(t, "restart-with-state",
+	           cat({hello, frame(State{kStateSnapshot}), frame(Configure{"module", "mmpy_fuzz_fixture"}),
+	                frame(Configure{"reload", "on-save"}), frame(start_of({"mmpy_fuzz_fixture.echo"}, true)),
+	                batch(FrameType::Inputs, 7000, {{0, 0.5}}), empty(FrameType::Shutdown)}));
 	write_seed(t, "shim-error", cat({hello, frame(Error{"the core is going away"})}));
 	ShimHello old = shim_hello();
 	old.version = 0;
@@ -240,6 +252,7 @@ void shim_decoder_seeds() {
 	write_seed(t, "configure-start", shim_input(2, 2, 5, cat({frame(Log{0, "configuring"}), frame(with_outputs),
 	                                                          frame(Heartbeat{1, 0}), frame(Started{}),
 	                                                          batch(FrameType::Outputs, 2, {{0, 0.25}, {2, 0.5}})})));
+	write_seed(t, "state", shim_input(0, 2, 7, cat({frame(State{kStateSnapshot}), outputs, frame(State{{0x80}})})));
 	write_seed(t, "shutdown", shim_input(3, 2, 6, cat({outputs, frame(Log{0, "cleaning up"}), empty(FrameType::Bye)})));
 }
 

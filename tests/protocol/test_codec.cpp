@@ -450,10 +450,31 @@ TEST_CASE("the tasks frame is type 11, known to the decoder", "[protocol][tasks]
 	CHECK(static_cast<uint16_t>(FrameType::Tasks) == 11);
 	CHECK(std::string(frame_type_name(11)) == "tasks");
 	CHECK(frame_type_known(11));
-	CHECK_FALSE(frame_type_known(12));
 	FrameDecoder decoder;
 	decoder.feed(header(0, 11));
 	Frame frame;
 	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
 	CHECK(frame.type == FrameType::Tasks);
+}
+
+TEST_CASE("the state frame is type 12 and carries its bytes as they are", "[protocol][state]") {
+	CHECK(static_cast<uint16_t>(FrameType::State) == 12);
+	CHECK(std::string(frame_type_name(12)) == "state");
+	CHECK_FALSE(frame_type_known(13));
+	std::vector<uint8_t> wire;
+	REQUIRE(encode(wire, State{{0x80, 0x05, 0x00, 0x7d}}));
+	FrameDecoder decoder;
+	decoder.feed(wire);
+	Frame frame;
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::State);
+	State parsed;
+	std::string error;
+	REQUIRE(parse(frame.payload, parsed, error));
+	CHECK(parsed.snapshot == std::vector<uint8_t>{0x80, 0x05, 0x00, 0x7d});
+	CHECK_FALSE(parse(std::span<const uint8_t>(), parsed, error));
+	CHECK(error == "empty state snapshot");
+	wire.clear();
+	CHECK_FALSE(encode(wire, State{std::vector<uint8_t>(kMaxPayload + 1, 0)}));
+	CHECK(wire.empty());
 }

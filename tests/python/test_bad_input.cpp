@@ -212,7 +212,7 @@ TEST_CASE("bad input: instance option names are exact and a wrong case or '_' st
 	                                                                {"handler_timeout", "handler-timeout"}}));
 	REQUIRE_CONFIG_ERROR("[python py1]\n" + given + " = h\n",
 	                     "py1: unknown instance option '" + given +
-	                         "' (known: module, default-handler, handler-timeout, overlap, fade-rate); option names are exact (lower "
+	                         "' (known: module, default-handler, handler-timeout, overlap, fade-rate, reload); option names are exact (lower "
 	                         "case, with '-'): did you mean '" + meant + "'?");
 }
 

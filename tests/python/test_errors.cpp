@@ -113,7 +113,7 @@ py1.out > t.out
 
 TEST_CASE("an unknown instance option fails the configuration at its line", "[python][errors]") {
 	REQUIRE_CONFIG_ERROR("[python py1]\nmodul = typo\n",
-	                     "py1: unknown instance option 'modul' (known: module, default-handler, handler-timeout, overlap, fade-rate)");
+	                     "py1: unknown instance option 'modul' (known: module, default-handler, handler-timeout, overlap, fade-rate, reload)");
 }
 
 TEST_CASE("an unknown backend option is refused, naming the known ones", "[python][errors]") {
