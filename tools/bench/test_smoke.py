@@ -36,7 +36,9 @@ with tempfile.TemporaryDirectory() as folder:
                 "segfault to first output again", "kill -9 to first output again",
                 "allocations in the backend per event", "the floor", "on one CPU", "budgets",
                 "sleep() wake-up lateness p99", "fade() step deviation p99", "fade() steps / last value",
-                "sleeping tasks: host RSS per task", "host memory for 10 000 sleeping tasks"):
+                "sleeping tasks: host RSS per task", "host memory for 10 000 sleeping tasks",
+                "reload on save: to new output p50", "SIGHUP: longest input wait max",
+                "longest input wait in a reload"):
         assert row in run.stdout, "the table lacks '%s'" % row
     with open(out) as f:
         data = json.load(f)
@@ -75,6 +77,13 @@ assert py["fade_step_us"]["failures"] == [], py["fade_step_us"]["failures"]
 assert py["fade_step_us"]["steps"] == data["settings"]["fade_steps"]
 assert py["fade_step_us"]["last_value"] == py["fade_step_us"]["target"]
 assert py["sleeping_tasks"]["tasks"] == data["settings"]["tasks"]
+# The reload item: both ways measured, the new code's answer seen (an input never waits forever).
+assert "reload_ms" not in data["backends"]["pyref"]
+for how in ("save", "sighup"):
+    reload = py["reload_ms"][how]
+    assert reload["repeats"] == data["settings"]["reloads"], reload
+    for key in ("first_p50", "first_max", "wait_p50", "wait_max"):
+        assert isinstance(reload[key], NUMBER) and reload[key] > 0, (how, key, reload)
 for group in ("sleep_wakeup_us", "fade_step_us"):
     load = py[group]["load"]
     assert load["sent"] > 0 and load["echoed"] > 0, (group, load)
@@ -95,7 +104,7 @@ for backend in ("python", "pyref"):
 assert [b["budget"] for b in data["budgets"]] == ["added_latency_p50", "added_latency_p50_one_cpu", "throughput",
                                                   "shim_cpu_per_event", "shim_allocs_per_event", "core_rss_over_no_python",
                                                   "sleep_deviation_p99", "fade_deviation_p99", "sleeping_tasks_mb",
-                                                  "echo_latency_p50"]
+                                                  "reload_input_wait", "reload_sighup_first", "echo_latency_p50"]
 for b in data["budgets"]:
     if b["kind"] == "compare":  # needs a baseline build: the figure only
         assert b["met"] is None and isinstance(b["figure"], NUMBER), b
@@ -126,7 +135,7 @@ with tempfile.TemporaryDirectory() as folder:
         only = json.load(f)
 assert only["settings"]["only"] == ["latency", "fade"]
 assert set(only["not_measured"]) == {"floor", "back-to-back", "one-cpu", "throughput", "memory", "recovery",
-                                     "interval", "sleep", "tasks"}, only["not_measured"]
+                                     "interval", "sleep", "tasks", "reload"}, only["not_measured"]
 assert sorted(only["backends"]["python"]) == ["fade_step_us", "latency_us"], only["backends"]["python"].keys()
 assert sorted(only["backends"]["pyref"]) == ["latency_us"], only["backends"]["pyref"].keys()
 assert only["backends"]["python"]["latency_us"]["samples"] == 10
