@@ -36,6 +36,7 @@ Session::Session(uv_loop_t* loop)
       instance_(python_, scheduler_, tasks_, watchdog_, *this, *this, clock_),
       show_code_(loop, python_, instance_, scheduler_, tasks_, watchdog_, *this,
                  {[this] {
+	                  flush();  // what the old code answered before the reload still goes out
 	                  holding_ = true;
 	                  outputs_routed_ = false;
                   },
