@@ -8,6 +8,7 @@
 # the modules are loaded.
 import io
 import pickle
+import pickletools
 import sys
 
 import midimonster
@@ -28,6 +29,19 @@ class _Unpickler(pickle.Unpickler):
         if not self._imported(module):
             raise _NotYet(module)
         return super().find_class(module, name)
+
+
+# Opcodes whose argument is a memo index: the unpickler grows its memo to the index.
+_MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
+
+
+def _check(data):
+    """A snapshot is the host's own pickle, but one the shim handed back: before it is loaded,
+    its opcodes are read (not run) and a memo index beyond its length, which would make the
+    unpickler allocate gigabytes, refuses it (found by fuzz_host_session)."""
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name in _MEMO_OPS and int(arg) > len(data):
+            raise ValueError("a corrupt snapshot (memo index %s in %d bytes)" % (arg, len(data)))
 
 
 def _describe(key):
@@ -85,6 +99,7 @@ class KeptState:
         """A snapshot from the shim, into midimonster.state, before the modules import: a value
         whose class is in a module not imported yet waits for restore_waiting()."""
         # The outer dict holds only keys and bytes: it may name no class at all.
+        _check(data)
         values = _Unpickler(data, lambda module: False).load()
         if not isinstance(values, dict):
             raise TypeError("a state snapshot is a dict, not %s" % type(values).__name__)
@@ -99,6 +114,7 @@ class KeptState:
 
     def _restore(self, key, data, imported):
         try:
+            _check(data)
             midimonster.state[key] = _Unpickler(data, imported).load()
         except _NotYet:
             self._waiting[key] = data

@@ -161,7 +161,7 @@ import sys, os, gc, io, signal, warnings, importlib, importlib.util, importlib.m
 import midimonster, linecache, traceback
 # What the host's own Python (host/tasks.py, show_code.py, kept_state.py) imports, before
 # the import gate closes.
-import asyncio, contextvars, inspect, math, numbers, selectors, weakref, importlib.abc, pickle
+import asyncio, contextvars, inspect, math, numbers, selectors, weakref, importlib.abc, pickle, pickletools
 
 class _FuzzImportGate:
     """First on sys.meta_path: modules outside the whitelist are not found, however
