@@ -125,8 +125,9 @@ void ShowCode::begin(const std::string& why, bool forced) {
 		int line = 0;
 		const char* message = nullptr;
 		if (problem && problem != Py_None && PyArg_ParseTuple(problem, "sis", &file, &line, &message)) {
-			log_.log(0, "reload failed: " + std::string(message) + " (" + relative(file) + ", line " +
-			                std::to_string(line) + "); still running the version of " + version_time());
+			std::string where = relative(file) + (line > 0 ? ", line " + std::to_string(line) : "");
+			log_.log(0, "reload failed: " + std::string(message) + " (" + where + "); still running the version of " +
+			                version_time());
 			Py_DECREF(problem);
 			Py_DECREF(list);
 			return;
