@@ -8,7 +8,6 @@
 # the modules are loaded.
 import io
 import pickle
-import pickletools
 import sys
 
 import midimonster
@@ -39,9 +38,44 @@ def _check(data):
     """A snapshot is the host's own pickle, but one the shim handed back: before it is loaded,
     its opcodes are read (not run) and a memo index beyond its length, which would make the
     unpickler allocate gigabytes, refuses it (found by fuzz_host_session)."""
+    import pickletools  # only a host that restores a snapshot needs it: not at every start
+
     for opcode, arg, _ in pickletools.genops(data):
         if opcode.name in _MEMO_OPS and int(arg) > len(data):
             raise ValueError("a corrupt snapshot (memo index %s in %d bytes)" % (arg, len(data)))
+
+
+def _current_class(module, qualname):
+    """A class of the show as the running code defines it, by name: a live reload makes new
+    class objects, and a value made before it still has the old one."""
+    if module not in sys.modules:
+        raise _NotYet(module)
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a class that a reload replaced by its name, as the new code defines it
+    (pickle's own check refuses a class that is not the module's attribute any more)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, type):
+            module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+            try:
+                current = _current_class(module, qualname)
+            except Exception:
+                return NotImplemented
+            if current is not obj and getattr(current, "__qualname__", None) == qualname:
+                return _current_class, (module, qualname)
+        return NotImplemented
+
+
+def _dumps(value):
+    out = io.BytesIO()
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return out.getvalue()
 
 
 def _describe(key):
@@ -69,7 +103,7 @@ class KeptState:
         unpicklable = set()
         for key, value in list(state.items()):
             try:
-                values[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+                values[key] = _dumps(value)
             except Exception as error:
                 unpicklable.add(key)
                 if key not in self._unpicklable:

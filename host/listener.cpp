@@ -27,7 +27,7 @@ struct Listener {
 	ListenSocket socket;
 	std::string exe;        // this executable, started once per connection
 	uv_pipe_t server{};
-	uv_signal_t sigint{}, sigterm{};
+	uv_signal_t sigint{}, sigterm{}, sighup{};
 	std::set<uv_process_t*> children;
 	bool stopping = false;
 };
@@ -138,8 +138,19 @@ void on_stop_signal(uv_signal_t* handle, int signum) {
 	}
 	uv_signal_stop(&listener->sigint);
 	uv_signal_stop(&listener->sigterm);
+	uv_signal_stop(&listener->sighup);
 	if (listener->children.empty()) {
 		uv_stop(listener->loop);
+	}
+}
+
+// SIGHUP (kill -HUP, systemctl --user reload mm-pyhost) reloads the show's code of every
+// instance host (docs/running-a-show.md, "Changing code during a show").
+void on_reload_signal(uv_signal_t* handle, int) {
+	auto* listener = static_cast<Listener*>(handle->data);
+	log_line("SIGHUP: every instance host reloads its show's code");
+	for (uv_process_t* child : listener->children) {
+		uv_process_kill(child, SIGHUP);
 	}
 }
 
@@ -175,14 +186,15 @@ bool serve_socket(Listener& listener, std::string& error) {
 	return true;
 }
 
-// SIGINT (Ctrl-C) and SIGTERM (kill, systemctl stop) stop the listener in order. The
-// handles do not keep the loop alive: the server and the instance hosts do.
+// SIGINT (Ctrl-C) and SIGTERM (kill, systemctl stop) stop the listener in order; SIGHUP
+// reloads. The handles do not keep the loop alive: the server and the instance hosts do.
 bool watch_stop_signals(Listener& listener, std::string& error) {
-	for (auto [handle, signum] : {std::pair{&listener.sigint, SIGINT}, std::pair{&listener.sigterm, SIGTERM}}) {
+	for (auto [handle, signum] : {std::pair{&listener.sigint, SIGINT}, std::pair{&listener.sigterm, SIGTERM},
+	                              std::pair{&listener.sighup, SIGHUP}}) {
 		int rc = uv_signal_init(listener.loop, handle);
 		if (rc == 0) {
 			handle->data = &listener;
-			rc = uv_signal_start(handle, on_stop_signal, signum);
+			rc = uv_signal_start(handle, signum == SIGHUP ? on_reload_signal : on_stop_signal, signum);
 		}
 		if (rc != 0) {
 			error = std::string("cannot watch for ") + strsignal(signum) + ": " + uv_strerror(rc);

@@ -75,6 +75,9 @@ bool Session::on_frame(const protocol::Frame& frame) {
 	case FrameType::Configure:
 		return phase_ == Phase::Configuring ? on_configure(frame.payload) : reject("configure outside configuration");
 	case FrameType::State:
+		if (phase_ == Phase::AwaitHello) {
+			return reject("a state snapshot before the hello");
+		}
 		return phase_ == Phase::Configuring && !configured_ ? on_state(frame.payload)
 		                                                    : reject("a state snapshot after the configuration began");
 	case FrameType::Start:

@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <set>
+#include <utility>
 
 #include "python_sources.h"
 
@@ -88,8 +89,9 @@ bool ShowCode::load(const std::string& directory, std::string& error) {
 }
 
 bool ShowCode::import_module(const std::string& value, std::string& error) {
-	modules_.push_back(value);
-	return python_.import_module(value, error);
+	bool imported = python_.import_module(value, error);
+	modules_.push_back({value, imported});
+	return imported;
 }
 
 void ShowCode::show_started() {
@@ -114,6 +116,7 @@ void ShowCode::begin(const std::string& why, bool forced) {
 	}
 	if (step_ != Step::Idle) {
 		again_ = true;
+		again_forced_ = again_forced_ || forced;
 		again_why_ = why;
 		return;
 	}
@@ -148,6 +151,9 @@ void ShowCode::begin(const std::string& why, bool forced) {
 	step_ = Step::StoppingOld;
 	began_ns_ = now_ns();
 	hooks_.hold();
+	// Until a version runs again, output() changes no value: what the old code's tasks and
+	// cleanup handler output goes nowhere, and the new code finds the values the stage has.
+	instance_.set_reloading(true);
 	stop_running([this] {
 		previous_ = PyObject_CallMethod(code_, "forget", nullptr);
 		if (!previous_) {
@@ -167,6 +173,7 @@ void ShowCode::stop_running(std::function<void()> then) {
 			instance_.run_cleanup();
 			tasks_.settle(kSettleMs, false, [this, then] {
 				after([this, then] {
+					scheduler_.clear();  // what the cleanup handler's tasks registered
 					handled_ = instance_.drop_handlers();
 					then();
 				});
@@ -193,7 +200,8 @@ void ShowCode::on_step(uv_timer_t* handle) {
 
 void ShowCode::switch_to_new() {
 	std::vector<std::string> needed = handled_;
-	std::optional<std::string> problem = import_all();
+	std::vector<bool> imported;
+	std::optional<std::string> problem = import_all(imported);
 	instance_.resolve_handlers();  // what lacks a handler that had one is the problem below
 	if (!problem) {
 		std::vector<std::string> missing = lacking(needed);
@@ -207,6 +215,9 @@ void ShowCode::switch_to_new() {
 		return;
 	}
 	Py_CLEAR(previous_);
+	for (size_t i = 0; i < modules_.size(); i++) {
+		modules_[i].imported = imported[i];
+	}
 	version_loaded_ = time(nullptr);
 	finish("reloaded: now running the version of " + version_time());
 }
@@ -217,15 +228,12 @@ void ShowCode::go_back(const std::string& problem) {
 	problem_ = problem;
 	step_ = Step::StoppingNew;
 	stop_running([this] {
-		PyObject* dropped = PyObject_CallMethod(code_, "forget", nullptr);
-		Py_XDECREF(dropped);
-		PyObject* kept = PyObject_CallMethod(code_, "keep", "O", previous_ ? previous_ : Py_None);
-		Py_XDECREF(kept);
-		std::optional<std::string> again = import_all();
+		call_method("forget", nullptr);
+		call_method("keep", previous_ ? previous_ : Py_None);
+		std::vector<bool> imported;
+		std::optional<std::string> again = import_all(imported);
 		std::vector<Instance::Unresolved> misses = instance_.resolve_handlers();
-		kept = PyObject_CallMethod(code_, "keep", "O", Py_None);
-		Py_XDECREF(kept);
-		PyErr_Clear();
+		call_method("keep", Py_None);
 		Py_CLEAR(previous_);
 		if (again) {
 			for (const Instance::Unresolved& miss : misses) {
@@ -246,32 +254,48 @@ void ShowCode::finish(const std::string& line) {
 	size_t held = hooks_.held();
 	log_.log(0, line + " (switched over in " + std::to_string(took_ms) + " ms" +
 	                (held ? "; " + std::to_string(held) + " inputs held meanwhile go to it now)" : ")"));
+	instance_.set_reloading(false);
 	scheduler_.start();
 	hooks_.release();
+	if (abandoned_) {
+		return;  // a held input ended the session
+	}
 	if (on_save_) {
 		rewatch();
 	}
 	if (again_) {
 		again_ = false;
-		begin(again_why_, true);
+		bool forced = std::exchange(again_forced_, false);
+		begin(again_why_, forced);
 	}
 }
 
-// Imports every `module =` line again, in order, each watched by handler-timeout. The first
-// failure, as a line.
-std::optional<std::string> ShowCode::import_all() {
+// A method of show_code.py's ShowCode whose result does not matter; its failure is printed.
+void ShowCode::call_method(const char* name, PyObject* argument) {
+	PyObject* result = argument ? PyObject_CallMethod(code_, name, "O", argument) : PyObject_CallMethod(code_, name, nullptr);
+	if (!result) {
+		PyErr_Print();
+	}
+	Py_XDECREF(result);
+}
+
+// Imports every `module =` line again, in order, each watched by handler-timeout; says in
+// `imported` which did. The first failure of a line that the running version had imported,
+// as a line: a module that failed before (a device library that is not installed) fails no
+// reload, since the running version goes without it too; its traceback is logged again.
+std::optional<std::string> ShowCode::import_all(std::vector<bool>& imported) {
 	std::optional<std::string> problem;
-	instance_.set_reloading(true);
-	for (const std::string& value : modules_) {
+	imported.clear();
+	for (const ModuleLine& line : modules_) {
 		std::string error;
-		watchdog_.begin_call("import of module", &value);
-		bool imported = python_.import_module(value, error);
+		watchdog_.begin_call("import of module", &line.value);
+		bool ok = python_.import_module(line.value, error);
 		watchdog_.end_call();
-		if (!imported && !problem) {
+		imported.push_back(ok);
+		if (!ok && line.imported && !problem) {
 			problem = error;
 		}
 	}
-	instance_.set_reloading(false);
 	return problem;
 }
 

@@ -78,7 +78,8 @@ private:
 	void switch_to_new();
 	void go_back(const std::string& problem);
 	void finish(const std::string& line);
-	std::optional<std::string> import_all();
+	std::optional<std::string> import_all(std::vector<bool>& imported);
+	void call_method(const char* name, PyObject* argument);
 	std::vector<std::string> lacking(const std::vector<std::string>& needed) const;
 	std::vector<std::string> files() const;
 	std::string relative(const std::string& path) const;
@@ -101,11 +102,17 @@ private:
 	PyObject* module_ = nullptr;   // _mmpy_show_code
 	PyObject* previous_ = nullptr; // the stopped version's sources, while a reload runs
 	std::string directory_;
-	std::vector<std::string> modules_;  // the `module =` values, in order
+	// The `module =` lines, in order, and whether the running version imported each.
+	struct ModuleLine {
+		std::string value;
+		bool imported;
+	};
+	std::vector<ModuleLine> modules_;
 	bool on_save_ = false;
 	bool started_ = false;
 	bool abandoned_ = false;
 	bool again_ = false;             // asked during a reload: once more after it
+	bool again_forced_ = false;      // and whether even without a change
 	std::string again_why_;
 	Step step_ = Step::Idle;
 	uint64_t began_ns_ = 0;

@@ -12,6 +12,7 @@ import importlib.machinery
 import importlib.util
 import io
 import os
+import site
 import sys
 
 
@@ -41,6 +42,11 @@ class ShowFinder:
         self._code = code
 
     def find_spec(self, name, path=None, target=None):
+        kept = self._code.kept_path(name)
+        if kept is not None:  # going back: the kept text, even if the file is gone since
+            package = [os.path.dirname(kept)] if os.path.basename(kept) == "__init__.py" else None
+            return importlib.util.spec_from_file_location(
+                name, kept, loader=ShowSource(self._code, name, kept), submodule_search_locations=package)
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
         if (spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader)
                 or not self._code.in_folder(spec.origin)):
@@ -55,13 +61,27 @@ class ShowCode:
 
     def __init__(self, folder):
         self.folder = os.path.join(os.path.realpath(folder), "")
+        # Installed packages are libraries even inside the show's folder (a virtualenv there):
+        # they are never reloaded (a C extension cannot be initialized twice).
+        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, site.getusersitepackages()}
+        prefixes.update(site.getsitepackages())
+        self._libraries = tuple(os.path.join(os.path.realpath(p), "") for p in prefixes if p)
         self.sources = {}  # module name -> (path, source bytes) of the running version
         self._kept = None  # name -> (path, bytes) served instead of the disk while going back
         self._finder = ShowFinder(self)
         sys.meta_path.insert(0, self._finder)
 
     def in_folder(self, path):
-        return path is not None and os.path.realpath(path).startswith(self.folder)
+        if path is None:
+            return False
+        path = os.path.realpath(path)
+        parts = path.split(os.sep)
+        return (path.startswith(self.folder) and not path.startswith(self._libraries)
+                and "site-packages" not in parts and "dist-packages" not in parts)
+
+    def kept_path(self, name):
+        kept = self._kept.get(name) if self._kept is not None else None
+        return kept[0] if kept is not None else None
 
     def source_of(self, name, path):
         kept = self._kept.get(name) if self._kept is not None else None
@@ -112,8 +132,10 @@ class ShowCode:
         """None, or (file, line, message) of the first file in paths that does not compile."""
         for path in paths:
             try:
-                with open(path, "rb") as f:
+                with io.open_code(path) as f:
                     compile(f.read(), path, "exec", dont_inherit=True)
+            except FileNotFoundError:
+                continue  # deleted: whether the new code still needs it, its import says
             except SyntaxError as error:
                 return (error.filename or path, error.lineno or 0,
                         "%s: %s" % (type(error).__name__, error.msg))

@@ -256,7 +256,8 @@ TEST_CASE("a module that listens on a TCP port at import is reloaded three times
 	CHECK(core.stop() == 0);
 }
 
-TEST_CASE("inputs sent all through a reload are each answered once, in order", "[python][reload]") {
+TEST_CASE("inputs sent all through a reload are each answered once, in order, the held ones by the new code",
+          "[python][reload]") {
 	// The old version's cleanup handler takes 50 ms, so inputs surely arrive during the switch-over.
 	CoreProcess core(show_config(), {{"show.py", version(1.0, "import time\n"
 	                                                           "midimonster.cleanup_handler(lambda: time.sleep(0.05))\n")}});
@@ -265,7 +266,7 @@ TEST_CASE("inputs sent all through a reload are each answered once, in order", "
 	for (int i = 1; i <= kInputs; i++) {
 		core.inject("t.in", i / 1000.0);
 		if (i == 50) {
-			save(core, "show.py", version(1.0));
+			save(core, "show.py", version(0.5));
 		}
 		std::this_thread::sleep_for(std::chrono::microseconds(1000));
 	}
@@ -279,8 +280,16 @@ TEST_CASE("inputs sent all through a reload are each answered once, in order", "
 		}
 	}
 	REQUIRE(answers.size() == kInputs);
-	for (int i = 1; i <= kInputs; i++) {
-		CHECK(answers[i - 1] == Approx(i / 1000.0).margin(1e-6));
+	// Input i was answered by the old code (i/1000) up to some point, and by the new code
+	// (i/2000) from then on: each once, in order.
+	size_t switched = 0;
+	while (switched < answers.size() && answers[switched] == Approx((switched + 1) / 1000.0).margin(1e-6)) {
+		switched++;
+	}
+	CHECK(switched >= 50);
+	CHECK(switched < answers.size());
+	for (size_t i = switched; i < answers.size(); i++) {
+		CHECK(answers[i] == Approx((i + 1) / 2000.0).margin(1e-6));
 	}
 	CHECK(core.stop() == 0);
 }
@@ -290,7 +299,7 @@ TEST_CASE("three writes within 100 ms make one reload, of the last text", "[pyth
 	REQUIRE(core.wait_started());
 	for (double factor : {0.9, 0.8, 0.5}) {
 		core.dir().write("show.py", version(factor));  // in place, as some editors write
-		std::this_thread::sleep_for(Duration(40));
+		std::this_thread::sleep_for(Duration(10));
 	}
 	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
 	std::this_thread::sleep_for(Duration(500));
@@ -334,6 +343,10 @@ TEST_CASE("attach mode: a saved module reloads in the listener's host", "[python
 	REQUIRE(kill(host, SIGHUP) == 0);
 	REQUIRE_LOG(core, "py1: reload (SIGHUP)");
 	require_logged(core, "py1: reloaded: now running", 2);
+	// SIGHUP to the listener (systemctl --user reload mm-pyhost) reloads every instance host.
+	REQUIRE(listener.signal(SIGHUP));
+	require_logged(core, "py1: reloaded: now running", 3);
+	CHECK(listener.wait_stderr(contains("SIGHUP: every instance host reloads its show's code")));
 	CHECK(core.stop() == 0);
 }
 
@@ -378,4 +391,97 @@ TEST_CASE("bad input: reload takes on-save or off", "[python][reload][bad-input]
 	REQUIRE_CONFIG_ERROR(show_config("reload = always\n"),
 	                     "option 'reload' is 'on-save' (saving one of the show's files reloads it) or 'off' (only "
 	                     "SIGHUP to the host reloads), not 'always'");
+}
+
+TEST_CASE("a module that failed to import at start does not keep the others from reloading", "[python][reload]") {
+	CoreProcess core("[python py1]\nmodule = show\nmodule = missing_device_library\nreload = on-save\n[test t]\n[map]\n"
+	                 "t.in > py1.show.on_in\npy1.out > t.out\n",
+	                 {{"show.py", version(1.0)}});
+	REQUIRE(core.wait_started());
+	REQUIRE_LOG(core, "py1: failed to import module 'missing_device_library'");
+	save(core, "show.py", version(0.5));
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	CHECK(answer(core, 0.5) == Approx(0.25));
+	CHECK(log_count(core, "reload failed") == 0);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("what the old code outputs while it stops reaches neither the stage nor the new code", "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0, R"PY(
+def blackout():
+    midimonster.output('other', 0.0)
+    print('cleanup output done')
+midimonster.cleanup_handler(blackout)
+def on_other(value):
+    pass
+)PY")}});
+	REQUIRE(core.wait_started());
+	CHECK(answer(core, 0.75) == Approx(0.75));  // t.out (and so py1.out) is at 0.75
+	core.inject("t.in", 0.6);
+	CHECK(next_value(core, "t.out") == Approx(0.6));
+	save(core, "show.py", version(1.0, "print('out is still', midimonster.outputvalue('out'), "
+	                                   "'other is', midimonster.outputvalue('other'))\n"));
+	REQUIRE_LOG(core, "py1: cleanup output done");
+	REQUIRE_LOG(core, "py1: out is still 0.6 other is 0.0");
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	REQUIRE(core.sync());
+	CHECK(count_of(core, "t.other") == 0);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("a value of a class the show defines is kept across a reload and a crash after it", "[python][reload][supervision]") {
+	std::string cue = R"PY(
+class Cue:
+    def __init__(self, number):
+        self.number = number
+midimonster.state.setdefault('cue', Cue(1))
+def on_next(value):
+    midimonster.state['cue'].number += 1
+    midimonster.output('other', midimonster.state['cue'].number / 10)
+)PY";
+	CoreProcess core("[python py1]\nmodule = show\nreload = on-save\n[test t]\n[map]\nt.in > py1.show.on_in\n"
+	                 "t.next > py1.show.on_next\npy1.out > t.out\npy1.other > t.other\n",
+	                 {{"show.py", version(1.0, cue)}});
+	REQUIRE(core.wait_started());
+	core.inject("t.next", 1);
+	CHECK(next_value(core, "t.other") == Approx(0.2));
+	save(core, "show.py", version(0.5, cue));
+	REQUIRE_LOG(core, "py1: reloaded: now running the version of ");
+	core.inject("t.next", 1);
+	CHECK(next_value(core, "t.other") == Approx(0.3));  // the very object, of the old class
+	std::this_thread::sleep_for(Duration(1100));
+	REQUIRE(kill(host_of(core), SIGKILL) == 0);
+	REQUIRE_LOG(core, "py1: the host is back after");
+	core.inject("t.next", 1);
+	CHECK(next_value(core, "t.other") == Approx(0.4));  // restored once show.Cue exists again
+	CHECK(log_count(core, "not kept across a crash") == 0);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("going back imports the old version's helper module from its kept text after the file was deleted",
+          "[python][reload]") {
+	CoreProcess core(show_config(), {{"show.py", "import midimonster, helper\n"
+	                                             "def on_in(value):\n    midimonster.output('out', helper.scale(value))\n"},
+	                                 {"helper.py", "def scale(value):\n    return value / 4\n"}});
+	REQUIRE(core.wait_started());
+	CHECK(answer(core, 0.8) == Approx(0.2));
+	REQUIRE(unlink(core.dir().file("helper.py").c_str()) == 0);
+	save(core, "show.py", "import midimonster\nraise RuntimeError('half written')\n");
+	REQUIRE_LOG(core, "py1: reload failed: failed to import module 'show': RuntimeError: half written (show.py, line 2); "
+	                  "still running the version of ");
+	CHECK(answer(core, 0.8) == Approx(0.2));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("MIDIMonster stops in order while a reload waits for the old cleanup handler", "[python][reload][shutdown]") {
+	CoreProcess core(show_config(), {{"show.py", version(1.0, "import time\n"
+	                                                           "def slow_bye():\n    time.sleep(1)\n    print('old cleanup ran')\n"
+	                                                           "midimonster.cleanup_handler(slow_bye)\n")}});
+	REQUIRE(core.wait_started());
+	pid_t host = host_of(core);
+	save(core, "show.py", version(0.5));
+	REQUIRE_LOG(core, "py1: reload (saved)");
+	CHECK(core.stop() == 0);
+	CHECK(log_count(core, "old cleanup ran") == 1);  // once: the shutdown did not run it again
+	CHECK(gone_within(host, Duration(5000)));
 }
