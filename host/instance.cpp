@@ -131,6 +131,12 @@ void Instance::call_handler(Channel& channel, uint32_t id, double value) {
 		Py_XDECREF(argument);
 	}
 	channel.input = value;
+	channel.input_ms = clock_.now_ms();
+}
+
+void Instance::inject(uint32_t id, double value) {
+	watchdog_.count_handled();
+	call_handler(channels_[id], id, value);
 }
 
 // Its outputs are not routed: the core's routing has already stopped, as with the
@@ -173,6 +179,7 @@ bool Instance::output(std::string_view name, double value) {
 		return true;
 	}
 	channels_[*id].output = value;
+	channels_[*id].output_ms = clock_.now_ms();
 	pending_.push_back({*id, value});
 	// A handler that outputs in a long loop streams them instead of hoarding memory.
 	return pending_.size() < protocol::kMaxBatchEvents || outputs_.send_outputs();
