@@ -15,8 +15,9 @@ struct ControlServer::Client {
 	ControlServer* owner;
 	uv_pipe_t pipe{};
 	std::string in;
-	bool answered = false;  // a request was taken: nothing more is read
+	bool answered = false;  // a request was taken: what comes after it is ignored
 	bool closing = false;
+	uint64_t dropped = 0;   // stream lines not sent since the last one that was
 	char buffer[4096];
 };
 
@@ -24,9 +25,50 @@ namespace {
 struct Write {
 	uv_write_t request;
 	std::string text;
-	std::shared_ptr<void> keep;  // the client, until the reply is written
+	std::shared_ptr<void> keep;  // the client, until the line is written
+	bool then_end = false;
 };
 }  // namespace
+
+void ControlServer::Replier::answer(const protocol::OperatorReply& reply) {
+	if (auto client = client_.lock()) {
+		server_.reply(client, reply);
+	}
+}
+
+void ControlServer::Replier::open(const protocol::OperatorReply& reply) {
+	std::string text;
+	auto client = client_.lock();
+	if (client && protocol::encode(text, reply)) {
+		server_.send_line(client, std::move(text), false);
+	}
+}
+
+void ControlServer::Replier::close() {
+	if (auto client = client_.lock()) {
+		server_.send_line(client, std::string(), true);
+	}
+}
+
+bool ControlServer::Replier::stream(const protocol::StreamLine& line) {
+	auto client = client_.lock();
+	if (!client || client->closing) {
+		return false;
+	}
+	auto* stream = reinterpret_cast<uv_stream_t*>(&client->pipe);
+	if (uv_stream_get_write_queue_size(stream) > kMaxQueuedBytes) {
+		client->dropped++;
+		return true;
+	}
+	std::string text;
+	if (client->dropped) {
+		protocol::StreamLine gap;
+		gap.dropped = std::exchange(client->dropped, 0);
+		protocol::encode(text, gap);
+	}
+	protocol::encode(text, line);
+	return server_.send_line(client, std::move(text), false);
+}
 
 bool ControlServer::open(const std::string& path, std::string& error) {
 	unlink(path.c_str());  // a socket left by an earlier host of this instance, which is gone
@@ -112,10 +154,11 @@ void ControlServer::on_connection(uv_stream_t* server, int status) {
 			    return;
 		    }
 		    if (n < 0) {
-			    // The end of the stream is the end of a request written without its newline.
+			    // The end of the stream is the end of a request written without its newline;
+			    // after a request, the operator has gone (Ctrl-C on monitor).
 			    if (n == UV_EOF && !client->in.empty() && !client->answered) {
 				    owner->read_request(client, "\n");
-			    } else if (!client->answered) {
+			    } else {
 				    owner->end(client);
 			    }
 			    return;
@@ -141,46 +184,52 @@ void ControlServer::read_request(const std::shared_ptr<Client>& client, std::str
 		return;
 	}
 	client->answered = true;
-	uv_read_stop(reinterpret_cast<uv_stream_t*>(&client->pipe));
 	protocol::OperatorRequest request;
-	if (!protocol::parse(std::string_view(client->in).substr(0, newline), request, bad.error)) {
+	std::string line = client->in.substr(0, newline);
+	client->in.clear();
+	if (!protocol::parse(line, request, bad.error)) {
 		bad.error = "not a request mm-pyhost understands: " + bad.error;
 		reply(client, bad);
 		return;
 	}
-	std::weak_ptr<Client> later = client;
-	handle_(request, [this, later](const protocol::OperatorReply& answer) {
-		if (auto alive = later.lock()) {
-			reply(alive, answer);
-		}
-	});
+	handle_(request, std::make_shared<Replier>(*this, client));
 }
 
 void ControlServer::reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply) {
-	if (client->closing) {
-		return;
-	}
-	auto* write = new Write;
-	write->keep = client;
-	if (!protocol::encode(write->text, reply)) {
+	std::string text;
+	if (!protocol::encode(text, reply)) {
 		protocol::OperatorReply too_long;
 		too_long.ok = false;
 		too_long.error = "the reply does not fit in " + std::to_string(protocol::kMaxOperatorReply) + " bytes";
-		write->text.clear();
-		protocol::encode(write->text, too_long);
+		text.clear();
+		protocol::encode(text, too_long);
 	}
 	client->answered = true;
+	send_line(client, std::move(text), true);
+}
+
+// Queues `text`; with `then_end`, the connection ends once it is written.
+bool ControlServer::send_line(const std::shared_ptr<Client>& client, std::string text, bool then_end) {
+	if (client->closing) {
+		return false;
+	}
+	auto* write = new Write;
+	write->keep = client;
+	write->text = std::move(text);
+	write->then_end = then_end;
 	uv_buf_t buf = uv_buf_init(write->text.data(), static_cast<unsigned>(write->text.size()));
 	write->request.data = write;
 	int rc = uv_write(&write->request, reinterpret_cast<uv_stream_t*>(&client->pipe), &buf, 1,
-	                  [](uv_write_t* request, int) {
+	                  [](uv_write_t* request, int status) {
 		                  auto* done = static_cast<Write*>(request->data);
 		                  auto* c = static_cast<Client*>(request->handle->data);
 		                  ControlServer* owner = c->owner;
-		                  for (const auto& candidate : owner->clients_) {
-			                  if (candidate.get() == c) {
-				                  owner->end(candidate);
-				                  break;
+		                  if (done->then_end || status < 0) {
+			                  for (const auto& candidate : owner->clients_) {
+				                  if (candidate.get() == c) {
+					                  owner->end(candidate);
+					                  break;
+				                  }
 			                  }
 		                  }
 		                  delete done;
@@ -188,7 +237,9 @@ void ControlServer::reply(const std::shared_ptr<Client>& client, const protocol:
 	if (rc != 0) {
 		delete write;
 		end(client);
+		return false;
 	}
+	return true;
 }
 
 void ControlServer::end(const std::shared_ptr<Client>& client) {

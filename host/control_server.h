@@ -17,10 +17,29 @@ namespace mmpy::host {
 
 class ControlServer {
 public:
-	// `answer` sends the reply; it may be called later (a reload answers when it is done),
-	// and does nothing if the operator has gone meanwhile.
-	using Answer = std::function<void(const protocol::OperatorReply&)>;
-	using Handle = std::function<void(const protocol::OperatorRequest&, Answer)>;
+	// Up to this much may wait for a streaming operator (monitor, logs -f); beyond it lines
+	// are dropped and counted, so that a terminal that does not keep up never holds the show.
+	static constexpr size_t kMaxQueuedBytes = 256 * 1024;
+
+	struct Client;
+	// One request's way back. answer() sends the reply and ends the connection; it may come
+	// later (a reload answers when it is done). stream() sends one line and keeps the
+	// connection; false once the operator has gone. Both do nothing once the operator is gone.
+	class Replier {
+	public:
+		Replier(ControlServer& server, std::weak_ptr<Client> client) : server_(server), client_(std::move(client)) {}
+		void answer(const protocol::OperatorReply& reply);
+		// The reply of a stream (monitor, logs): the connection stays for stream lines.
+		void open(const protocol::OperatorReply& reply);
+		bool stream(const protocol::StreamLine& line);
+		// Ends a stream once its lines are written.
+		void close();
+
+	private:
+		ControlServer& server_;
+		std::weak_ptr<Client> client_;
+	};
+	using Handle = std::function<void(const protocol::OperatorRequest&, std::shared_ptr<Replier>)>;
 
 	ControlServer(uv_loop_t* loop, Handle handle) : loop_(loop), handle_(std::move(handle)) {}
 	ControlServer(const ControlServer&) = delete;
@@ -33,10 +52,10 @@ public:
 	void close();
 
 private:
-	struct Client;
 	static void on_connection(uv_stream_t* server, int status);
 	void read_request(const std::shared_ptr<Client>& client, std::string_view bytes);
 	void reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply);
+	bool send_line(const std::shared_ptr<Client>& client, std::string text, bool then_end);
 	void end(const std::shared_ptr<Client>& client);
 
 	uv_loop_t* loop_;

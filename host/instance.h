@@ -65,6 +65,9 @@ public:
 	// The operator's `inject`: the channel's handler runs as if the core had delivered it.
 	void inject(uint32_t id, double value);
 
+	// The operator's `monitor` sees every input and output through `tap` (nullptr: nobody).
+	void set_tap(EventTap* tap) { tap_ = tap; }
+
 	// Calls the handler of each event's channel, in order. False at an event on a channel
 	// the table lacks (`error` says which); the events before it were delivered.
 	bool deliver(const protocol::BatchView& batch, std::string& error);
@@ -151,6 +154,7 @@ private:
 	bool reloading_ = false;
 	std::vector<protocol::Event> pending_;
 	PyObject* cleanup_handler_ = nullptr;  // owned reference or nullptr
+	EventTap* tap_ = nullptr;
 };
 
 }  // namespace mmpy::host

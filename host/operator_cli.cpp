@@ -4,6 +4,9 @@
 //   mm-pyhost values INSTANCE [PATTERN] [--json]
 //   mm-pyhost inject INSTANCE CHANNEL VALUE [--json]
 //   mm-pyhost reload INSTANCE [--json]
+//   mm-pyhost restart INSTANCE [--json]
+//   mm-pyhost monitor INSTANCE [PATTERN] [--json]
+//   mm-pyhost logs INSTANCE [-f] [--json]
 // Each talks to the instance hosts' control sockets (host/control_server.h). Exit status:
 // 0 done, 1 the host refused or the reload failed, 2 wrong usage, 3 no such instance.
 #include "operator_cli.h"
@@ -14,6 +17,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -39,6 +44,9 @@ const char* kUsageText =
     "       mm-pyhost values INSTANCE [PATTERN] [--json]\n"
     "       mm-pyhost inject INSTANCE CHANNEL VALUE [--json]\n"
     "       mm-pyhost reload INSTANCE [--json]\n"
+    "       mm-pyhost restart INSTANCE [--json]\n"
+    "       mm-pyhost monitor INSTANCE [PATTERN] [--json]\n"
+    "       mm-pyhost logs INSTANCE [-f] [--json]\n"
     "INSTANCE is a [python NAME] section's name; PID/NAME picks the one of MIDIMonster PID.\n";
 
 // One instance host's control socket.
@@ -70,9 +78,8 @@ std::vector<Endpoint> endpoints() {
 	return found;
 }
 
-// Sends `request` and reads the reply; false with `error` if the host cannot be reached.
-bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, protocol::OperatorReply& reply,
-         std::string& error) {
+// A connection to a host, its request sent; -1 with `error` if the host cannot be reached.
+int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& request, std::string& error) {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	sockaddr_un address{};
 	address.sun_family = AF_UNIX;
@@ -93,22 +100,51 @@ bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, pro
 	    write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
 		error = std::string(std::strerror(errno));
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+// Reads one line from `fd` into `line` (without '\n'), keeping what follows in `pending`.
+bool read_line(int fd, std::string& pending, std::string& line) {
+	char buffer[65536];
+	size_t newline;
+	while ((newline = pending.find('\n')) == std::string::npos) {
+		ssize_t got = read(fd, buffer, sizeof(buffer));
+		if (got <= 0 || pending.size() > protocol::kMaxOperatorReply) {
+			return false;
+		}
+		pending.append(buffer, static_cast<size_t>(got));
+	}
+	line = pending.substr(0, newline);
+	pending.erase(0, newline + 1);
+	return true;
+}
+
+bool read_reply(int fd, std::string& pending, protocol::OperatorReply& reply, std::string& error) {
+	std::string line;
+	if (!read_line(fd, pending, line)) {
+		error = "the host closed the connection without an answer";
 		return false;
 	}
-	std::string in;
-	char buffer[65536];
-	for (ssize_t got; (got = read(fd, buffer, sizeof(buffer))) > 0 && in.size() <= protocol::kMaxOperatorReply;) {
-		in.append(buffer, static_cast<size_t>(got));
-	}
-	close(fd);
-	if (!in.empty() && in.back() == '\n') {
-		in.pop_back();
-	}
-	if (!protocol::parse(in, reply, error)) {
-		error = in.empty() ? "the host closed the connection without an answer" : "a reply mm-pyhost does not understand: " + error;
+	if (!protocol::parse(line, reply, error)) {
+		error = "a reply mm-pyhost does not understand: " + error;
 		return false;
 	}
 	return true;
+}
+
+// Sends `request` and reads the reply; false with `error` if the host cannot be reached.
+bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, protocol::OperatorReply& reply,
+         std::string& error) {
+	int fd = connect_to(endpoint, request, error);
+	if (fd < 0) {
+		return false;
+	}
+	std::string pending;
+	bool ok = read_reply(fd, pending, reply, error);
+	close(fd);
+	return ok;
 }
 
 // The instances whose hosts answer, with their status.
@@ -139,12 +175,17 @@ std::string duration(uint64_t ms) {
 	return text;
 }
 
-std::string clock_time(uint64_t unix_ms) {
+std::string clock_time(uint64_t unix_ms, bool milliseconds = false) {
 	time_t seconds = static_cast<time_t>(unix_ms / 1000);
 	tm local{};
 	char text[16] = "?";
 	if (localtime_r(&seconds, &local)) {
 		strftime(text, sizeof(text), "%H:%M:%S", &local);
+	}
+	if (milliseconds) {
+		char fraction[8];
+		std::snprintf(fraction, sizeof(fraction), ".%03u", static_cast<unsigned>(unix_ms % 1000));
+		return text + std::string(fraction);
 	}
 	return text;
 }
@@ -236,6 +277,60 @@ void print_values(const protocol::OperatorReply& reply) {
 	std::fflush(stdout);
 }
 
+// monitor, logs: the stream after the reply, one line each, until the host ends it (logs
+// without -f) or the operator presses Ctrl-C.
+int follow(int fd, std::string& pending, bool json) {
+	std::string line;
+	while (read_line(fd, pending, line)) {
+		if (json) {
+			std::cout << line << "\n" << std::flush;
+			continue;
+		}
+		protocol::StreamLine item;
+		std::string error;
+		if (!protocol::parse(line, item, error)) {
+			std::cerr << "mm-pyhost: a stream line mm-pyhost does not understand: " << error << "\n";
+			return kRefused;
+		}
+		if (item.dropped) {
+			std::cout << "... " << item.dropped << " lines dropped (this terminal did not keep up)\n";
+		}
+		if (item.kind == "log") {
+			std::cout << clock_time(item.time_ms) << "  " << item.text << "\n";
+		} else if (!item.kind.empty()) {
+			std::printf("%s  %-3s  %-32s %.6f\n", clock_time(item.time_ms, true).c_str(), item.kind.c_str(),
+			            item.channel.c_str(), item.value);
+		}
+		std::cout << std::flush;
+	}
+	return kDone;
+}
+
+// restart: the host answers and exits; MIDIMonster starts a new one, which answers in turn.
+int restart(const Endpoint& endpoint, const protocol::OperatorReply& reply, int64_t old_pid, bool json) {
+	auto started = std::chrono::steady_clock::now();
+	while (std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+		protocol::OperatorReply now;
+		std::string error;
+		if (ask(endpoint, {"status", {}}, now, error) && now.status && now.status->host_pid != old_pid &&
+		    now.status->state == "up") {
+			auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+			if (json) {
+				std::cout << "{\"ok\":true,\"old_host_pid\":" << old_pid << ",\"host_pid\":" << now.status->host_pid
+				          << "}\n";
+			} else {
+				std::cout << endpoint.instance << ": restarted: host pid " << old_pid << " -> " << now.status->host_pid
+				          << " (" << ms.count() << " ms)\n";
+			}
+			return kDone;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	std::cerr << "mm-pyhost: " << endpoint.instance << ": " << reply.message
+	          << "; but no new host answered within 20 s (MIDIMonster's log says why)\n";
+	return kRefused;
+}
+
 int list(bool json) {
 	auto all = running();
 	if (json) {
@@ -269,7 +364,7 @@ int list(bool json) {
 }  // namespace
 
 bool is_operator_command(const char* word) {
-	for (const char* command : {"list", "status", "values", "inject", "reload"}) {
+	for (const char* command : {"list", "status", "values", "inject", "reload", "restart", "monitor", "logs"}) {
 		if (std::strcmp(word, command) == 0) {
 			return true;
 		}
@@ -289,7 +384,10 @@ int run_operator_command(int argc, char** argv) {
 		}
 	}
 	size_t least = command == "list" ? 0 : command == "inject" ? 3 : 1;
-	size_t most = command == "list" ? 0 : command == "values" ? 2 : least;
+	size_t most = command == "list" ? 0 : command == "values" || command == "monitor" || command == "logs" ? 2 : least;
+	if (command == "logs" && words.size() == 2 && words[1] != "-f") {
+		most = 1;
+	}
 	if (words.size() < least || words.size() > most) {
 		std::cerr << kUsageText;
 		return kUsage;
@@ -304,10 +402,31 @@ int run_operator_command(int argc, char** argv) {
 	protocol::OperatorRequest request{command, std::vector<std::string>(words.begin() + 1, words.end())};
 	protocol::OperatorReply reply;
 	std::string error;
-	if (!ask(*endpoint, request, reply, error)) {
+	int64_t old_pid = 0;
+	if (command == "restart") {
+		protocol::OperatorReply before;
+		if (ask(*endpoint, {"status", {}}, before, error) && before.status) {
+			old_pid = before.status->host_pid;
+		}
+	}
+	int fd = connect_to(*endpoint, request, error);
+	std::string pending;
+	if (fd < 0 || !read_reply(fd, pending, reply, error)) {
+		if (fd >= 0) {
+			close(fd);
+		}
 		std::cerr << "mm-pyhost: cannot reach " << endpoint->instance << " of MIDIMonster pid " << endpoint->core_pid
 		          << ": " << error << "\n";
 		return kNoInstance;
+	}
+	if (reply.ok && (command == "monitor" || command == "logs")) {
+		int status = follow(fd, pending, json);
+		close(fd);
+		return status;
+	}
+	close(fd);
+	if (reply.ok && command == "restart") {
+		return restart(*endpoint, reply, old_pid, json);
 	}
 	if (json) {
 		std::string line;

@@ -3,8 +3,10 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 
 namespace mmpy::host {
@@ -25,6 +27,16 @@ uint64_t rss_kb() {
 	return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) / 1024;
 }
 
+uint64_t unix_ms() {
+	timespec now{};
+	clock_gettime(CLOCK_REALTIME, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
+
+bool matches(const std::string& pattern, std::string_view name) {
+	return pattern.empty() || fnmatch(pattern.c_str(), std::string(name).c_str(), 0) == 0;
+}
+
 }  // namespace
 
 void OperatorDesk::set_identity(Identity identity) {
@@ -32,22 +44,94 @@ void OperatorDesk::set_identity(Identity identity) {
 	since_ = std::chrono::steady_clock::now();
 }
 
-void OperatorDesk::handle(const protocol::OperatorRequest& request, const ControlServer::Answer& answer) {
+void OperatorDesk::handle(const protocol::OperatorRequest& request,
+                          const std::shared_ptr<ControlServer::Replier>& replier) {
 	if (request.command == "status") {
-		answer(status());
+		replier->answer(status());
 	} else if (request.command == "values") {
-		answer(values(request.args));
+		replier->answer(values(request.args));
 	} else if (request.command == "inject") {
-		answer(inject(request.args));
+		replier->answer(inject(request.args));
 	} else if (request.command == "reload") {
-		code_.reload("the operator", [answer](bool reloaded, const std::string& line) {
+		code_.reload("the operator", [replier](bool reloaded, const std::string& line) {
 			protocol::OperatorReply reply;
 			reply.ok = reloaded;
 			(reloaded ? reply.message : reply.error) = line;
-			answer(reply);
+			replier->answer(reply);
 		});
+	} else if (request.command == "restart") {
+		protocol::OperatorReply reply;
+		reply.message = "restarting: the host runs its cleanup handler and exits, then MIDIMonster starts a new one";
+		replier->answer(reply);
+		restart_();
+	} else if (request.command == "monitor") {
+		monitor(request.args, replier);
+	} else if (request.command == "logs") {
+		logs(request.args, replier);
 	} else {
-		answer(refusal("unknown command '" + request.command + "' (known: status, values, inject, reload)"));
+		replier->answer(refusal("unknown command '" + request.command +
+		                        "' (known: status, values, inject, reload, restart, monitor, logs)"));
+	}
+}
+
+void OperatorDesk::logged(std::string_view text) {
+	protocol::StreamLine line;
+	line.kind = "log";
+	line.time_ms = unix_ms();
+	line.text = std::string(text);
+	if (log_.size() == kLogLines) {
+		log_.pop_front();
+	}
+	log_.push_back(line);
+	std::erase_if(followers_, [&](const Watcher& follower) { return !follower.replier->stream(line); });
+}
+
+// `logs [-f]`: the last kLogLines lines, then (with -f) every new one until the operator goes.
+void OperatorDesk::logs(const std::vector<std::string>& args, const std::shared_ptr<ControlServer::Replier>& replier) {
+	bool follow = args.size() == 1 && args[0] == "-f";
+	if (!args.empty() && !follow) {
+		replier->answer(refusal("logs takes -f (follow) or nothing"));
+		return;
+	}
+	protocol::OperatorReply reply;
+	reply.message = std::to_string(log_.size()) + " lines";
+	replier->open(reply);
+	for (const protocol::StreamLine& line : log_) {
+		replier->stream(line);
+	}
+	if (follow) {
+		followers_.push_back({"", replier});
+	} else {
+		replier->close();
+	}
+}
+
+// `monitor [PATTERN]`: every input and output of the channels PATTERN matches, until the
+// operator goes. What a slow terminal cannot take is dropped and counted (ControlServer).
+void OperatorDesk::monitor(const std::vector<std::string>& args,
+                           const std::shared_ptr<ControlServer::Replier>& replier) {
+	if (args.size() > 1) {
+		replier->answer(refusal("monitor takes one pattern at most, like 'show.*'"));
+		return;
+	}
+	protocol::OperatorReply reply;
+	reply.message = "monitoring " + (args.empty() ? std::string("every channel") : args[0]);
+	replier->open(reply);
+	monitors_.push_back({args.empty() ? std::string() : args[0], replier});
+	instance_.set_tap(this);
+}
+
+void OperatorDesk::tap(bool input, std::string_view channel, double value) {
+	protocol::StreamLine line;
+	line.kind = input ? "in" : "out";
+	line.time_ms = unix_ms();
+	line.channel = std::string(channel);
+	line.value = value;
+	std::erase_if(monitors_, [&](const Watcher& watcher) {
+		return matches(watcher.pattern, channel) && !watcher.replier->stream(line);
+	});
+	if (monitors_.empty()) {
+		instance_.set_tap(nullptr);
 	}
 }
 
@@ -84,7 +168,7 @@ protocol::OperatorReply OperatorDesk::values(const std::vector<std::string>& arg
 	reply.values.emplace();
 	reply.now_ms = instance_.timestamp();
 	for (const Instance::Channel& channel : instance_.channels()) {
-		if (args.empty() || fnmatch(args[0].c_str(), channel.name.c_str(), 0) == 0) {
+		if (matches(args.empty() ? std::string() : args[0], channel.name)) {
 			reply.values->push_back({channel.name, channel.input, channel.input_ms, channel.output, channel.output_ms});
 		}
 	}

@@ -49,9 +49,10 @@ Session::Session(uv_loop_t* loop)
 	                  }
                   }),
       options_(show_code_, instance_, watchdog_, *this),
-      desk_(instance_, show_code_, python_, scheduler_, watchdog_, [this] { return running_; }),
-      control_(loop, [this](const protocol::OperatorRequest& request, ControlServer::Answer answer) {
-	      desk_.handle(request, answer);
+      desk_(instance_, show_code_, python_, scheduler_, watchdog_, [this] { return running_; },
+            [this] { terminate("restarted by the operator"); }),
+      control_(loop, [this](const protocol::OperatorRequest& request, std::shared_ptr<ControlServer::Replier> replier) {
+	      desk_.handle(request, replier);
       }) {}
 
 // The watchdog thread must be gone before the members it uses are.
@@ -371,6 +372,7 @@ void Session::report_tasks(const std::vector<std::pair<std::string, uint64_t>>& 
 }
 
 void Session::log(int level, std::string_view text) {
+	desk_.logged(text);
 	// Keep the order of outputs and log lines as the handler made them.
 	if (!connection_.closed()) {
 		flush();

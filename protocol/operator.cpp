@@ -165,4 +165,51 @@ bool parse(std::string_view line, OperatorReply& m, std::string& error) {
 	});
 }
 
+bool encode(std::string& out, const StreamLine& m) {
+	json body = json::object();
+	if (!m.kind.empty()) {
+		body["kind"] = m.kind;
+		body["time_ms"] = m.time_ms;
+	}
+	if (m.kind == "in" || m.kind == "out") {
+		body["channel"] = m.channel;
+		body["value"] = m.value;
+	} else if (m.kind == "log") {
+		body["text"] = m.text;
+	}
+	if (m.dropped) {
+		body["dropped"] = m.dropped;
+	}
+	return append_line(out, body, kMaxOperatorRequest);
+}
+
+bool parse(std::string_view line, StreamLine& m, std::string& error) {
+	if (line.size() > kMaxOperatorRequest) {
+		error = "a stream line longer than " + std::to_string(kMaxOperatorRequest) + " bytes";
+		return false;
+	}
+	return parse_object(line, error, [&](const json& b) {
+		m = StreamLine{};
+		if (b.contains("kind")) {
+			m.kind = name_field(b, "kind");
+			if (m.kind != "in" && m.kind != "out" && m.kind != "log") {
+				throw std::out_of_range("field 'kind' must be in, out or log");
+			}
+			m.time_ms = whole_field<uint64_t>(b, "time_ms");
+			if (m.kind == "log") {
+				m.text = b.at("text").get<std::string>();
+			} else {
+				m.channel = name_field(b, "channel");
+				m.value = number(b.at("value"));
+			}
+		}
+		if (b.contains("dropped")) {
+			m.dropped = whole_field<uint64_t>(b, "dropped");
+		}
+		if (m.kind.empty() && m.dropped == 0) {
+			throw std::out_of_range("a stream line needs 'kind' or 'dropped'");
+		}
+	});
+}
+
 }  // namespace mmpy::protocol

@@ -1,6 +1,7 @@
-// The operator's control socket (docs/protocol.md, "The control socket"): `mm-pyhost list`,
-// `status`, `values`, `inject` and `reload` talk to each instance host this way. One request
-// per connection, one line of JSON each way; the host closes the connection after its reply.
+// The operator's control socket (docs/protocol.md, "The control socket"): the `mm-pyhost`
+// operator commands talk to each instance host this way. One request per connection, a line
+// of JSON each way; the host closes the connection after its reply, except that `monitor`
+// and `logs` go on with stream lines after it.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +22,9 @@ inline constexpr size_t kMaxOperatorReply = 32u << 20;
 // Each host's socket is <runtime folder>/control/<core pid>.<instance>.
 std::string control_socket_name(int64_t core_pid, const std::string& instance);
 
-// What an operator asks: `command` is status, values, inject or reload; `args` its words
-// (values: an optional pattern; inject: channel and value).
+// What an operator asks: `command` is status, values, inject, reload, restart, monitor or
+// logs; `args` its words (values, monitor: an optional pattern; inject: channel and value;
+// logs: "-f" to follow).
 struct OperatorRequest {
 	std::string command;
 	std::vector<std::string> args;
@@ -68,11 +70,23 @@ struct OperatorReply {
 	uint64_t now_ms = 0;  // with values: the core's time now, to say how long ago each came
 };
 
+// After the reply of `monitor` or `logs`: one line per input, output or log line.
+struct StreamLine {
+	std::string kind;      // "in", "out" (monitor), "log" (logs); "" in a line that only says `dropped`
+	uint64_t time_ms = 0;  // when, Unix time (ms)
+	std::string channel;   // in, out
+	double value = 0;      // in, out
+	std::string text;      // log
+	uint64_t dropped = 0;  // lines the host dropped before the next one (the reader was slow)
+};
+
 // The line with its '\n'; false (nothing appended) if it would exceed its limit.
 bool encode(std::string& out, const OperatorRequest& m);
 bool encode(std::string& out, const OperatorReply& m);
+bool encode(std::string& out, const StreamLine& m);
 // One line without its '\n'; false with `error` saying why.
 bool parse(std::string_view line, OperatorRequest& m, std::string& error);
 bool parse(std::string_view line, OperatorReply& m, std::string& error);
+bool parse(std::string_view line, StreamLine& m, std::string& error);
 
 }  // namespace mmpy::protocol
