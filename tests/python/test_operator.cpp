@@ -55,6 +55,14 @@ Command run(const Runtime& runtime, const std::vector<std::string>& args) {
 	return result;
 }
 
+// VmRSS of `pid` in kB.
+long process_rss_kb(pid_t pid) {
+	std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+	size_t at = status.find("VmRSS:");
+	REQUIRE(at != std::string::npos);
+	return std::atol(status.c_str() + at + 6);
+}
+
 const char* kConfig =
     "[python py1]\nmodule = show\n[test t]\n[map]\nt.in > py1.show.on_in\npy1.out > t.out\n";
 const char* kShow = "import midimonster\ndef on_in(value):\n    midimonster.output('out', value / 2)\n";
@@ -227,4 +235,96 @@ TEST_CASE("operator: another user cannot reach an instance", "[python][operator]
 	CHECK(WEXITSTATUS(status) == 1);  // refused: the folder is 0700, the socket 0600
 	CHECK(run(runtime, {"status", "py1"}).status == 0);
 	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("operator: restart brings a new host and says which", "[python][operator][supervision]") {
+	Runtime runtime;
+	CoreProcess core(kConfig, {{"show.py", kShow}}, runtime.core());
+	REQUIRE(core.wait_started());
+	pid_t old_host = hosts_of(core).at(0);
+	Command restart = run(runtime, {"restart", "py1"});
+	INFO(restart.out << restart.err << core.transcript());
+	CHECK(restart.status == 0);
+	CHECK(restart.out.find("py1: restarted: host pid " + std::to_string(old_host) + " -> ") == 0);
+	REQUIRE_LOG(core, "py1: lost the host (pid " + std::to_string(old_host) + "): mm-pyhost stopped: restarted by the "
+	                  "operator");
+	CHECK(gone_within(old_host, Duration(5000)));
+	core.inject("t.in", 0.5);
+	CHECK(next_value(core, "t.out") == Approx(0.25));
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("operator: logs shows the instance's recent lines, and -f follows them", "[python][operator]") {
+	Runtime runtime;
+	CoreProcess core(kConfig, {{"show.py", "import midimonster\nprint('imported')\ndef on_in(value):\n"
+	                                       "    print('got', value)\n"}},
+	                 runtime.core());
+	REQUIRE(core.wait_started());
+	core.inject("t.in", 0.5);
+	REQUIRE_LOG(core, "py1: got 0.5");
+	Command logs = run(runtime, {"logs", "py1"});
+	INFO(logs.out << logs.err);
+	CHECK(logs.status == 0);
+	CHECK(logs.out.find("  imported\n") != std::string::npos);
+	CHECK(logs.out.find("  got 0.5\n") != std::string::npos);
+
+	SpawnOptions options;
+	options.env = runtime.env();
+	ChildProcess follow({host_path(), "logs", "py1", "-f"}, options);
+	REQUIRE(follow.wait_stdout(contains("  got 0.5")));
+	core.inject("t.in", 0.75);
+	CHECK(follow.wait_stdout(contains("  got 0.75")));
+	CHECK(core.stop() == 0);
+	CHECK(follow.wait_exit() == 0);  // the host went: the stream ends
+}
+
+TEST_CASE("operator: monitor streams inputs and outputs, and a reader that never reads costs the show nothing",
+          "[python][operator]") {
+	Runtime runtime;
+	CoreOptions options = runtime.core();
+	options.env["ASAN_OPTIONS"] = for_memory_measurement().env["ASAN_OPTIONS"];
+	// The flood's outputs go to a test instance that does not print them: the test reads the
+	// core's output only at the end.
+	CoreProcess watched(kConfig + std::string("[test bulk]\necho-stdout = no\n[map]\nbulk.in > py1.show.on_bulk\n"
+	                                          "py1.bulkout > bulk.out\n"),
+	                    {{"show.py", kShow + std::string("def on_bulk(value):\n    midimonster.output('bulkout', value)\n")}},
+	                    options);
+	REQUIRE(watched.wait_started());
+	SpawnOptions spawn;
+	spawn.env = runtime.env();
+	ChildProcess monitor({host_path(), "monitor", "py1", "show.*"}, spawn);
+	REQUIRE(monitor.wait_stdout(contains("show.on_in"), Duration(100)) == std::nullopt);  // nothing yet
+	watched.inject("t.in", 0.5);
+	CHECK(next_value(watched, "t.out") == Approx(0.25));
+	auto line = monitor.wait_stdout(contains("  in   show.on_in"));
+	INFO(watched.transcript());
+	REQUIRE(line);
+	CHECK(line->find("0.500000") != std::string::npos);
+	CHECK_FALSE(monitor.wait_stdout(contains("  out  out"), Duration(300)));  // the pattern left it out
+
+	// A monitor that connects and never reads, while 10 000 events/s flow for 3 s.
+	pid_t host = hosts_of(watched).at(0);
+	std::string socket_path =
+	    runtime.dir.path() + "/mm-pyhost/control/" + std::to_string(watched.process().pid()) + ".py1";
+	int stuck = connect_unix(socket_path);
+	std::string request = "{\"command\":\"monitor\",\"args\":[]}\n";
+	REQUIRE(write(stuck, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+	long before_kb = process_rss_kb(host);
+	for (int round = 0; round < 30; round++) {
+		std::vector<std::pair<std::string, double>> events;
+		for (int i = 0; i < 1000; i++) {
+			events.emplace_back("bulk.in", (i % 100) / 100.0);
+		}
+		watched.inject(events);
+		std::this_thread::sleep_for(Duration(100));
+	}
+	REQUIRE(watched.sync());
+	long after_kb = process_rss_kb(host);
+	INFO("host RSS " << before_kb << " kB -> " << after_kb << " kB");
+	CHECK(after_kb - before_kb < 8 * 1024);  // bounded: at most 256 kB queue for the reader, not 30 000 lines
+	// The show went on: the last input's answer is there.
+	watched.inject("t.in", 0.9);
+	CHECK(next_value(watched, "t.out") == Approx(0.45));
+	close(stuck);
+	CHECK(watched.stop() == 0);
 }
