@@ -1,6 +1,7 @@
 // fuzz_operator: the operator's control protocol (protocol/operator.h). The host parses
 // requests from whoever reaches its control socket; the mm-pyhost commands parse the host's
-// replies. Byte 0 picks which (even: a request, odd: a reply), the rest is the line.
+// replies and the stream lines of monitor and logs. Byte 0 picks which (% 3: a request, a
+// reply, a stream line), the rest is the line.
 //
 // What the harness checks besides the sanitizers: a refusal has a reason; whatever parses
 // encodes to one line within its limit that parses again and encodes to the same bytes.
@@ -44,10 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 		return 0;
 	}
 	std::string_view line(reinterpret_cast<const char*>(data + 1), size - 1);
-	if (data[0] % 2 == 0) {
-		round_trip<OperatorRequest>(line, "OperatorRequest");
-	} else {
-		round_trip<OperatorReply>(line, "OperatorReply");
+	switch (data[0] % 3) {
+	case 0: round_trip<OperatorRequest>(line, "OperatorRequest"); break;
+	case 1: round_trip<OperatorReply>(line, "OperatorReply"); break;
+	default: round_trip<StreamLine>(line, "StreamLine"); break;
 	}
 	return 0;
 }

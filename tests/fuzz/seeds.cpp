@@ -199,7 +199,8 @@ void host_session_seeds() {
 	                                    batch(FrameType::Inputs, 7000, {{0, 0.5}, {1, 0.5}})}));
 }
 
-// Operator lines: byte 0 even for a request, odd for a reply; then the line without '\n'.
+// Operator lines: byte 0 is 0 for a request, 1 for a reply, 2 for a stream line; then the
+// line without '\n'.
 void operator_seeds() {
 	const std::string t = "fuzz_operator";
 	auto seed = [&](const std::string& name, uint8_t kind, std::string line) {
@@ -230,6 +231,20 @@ void operator_seeds() {
 	refused.error = "no channel show.nope in py1";
 	encode(line, refused);
 	seed("reply-error", 1, std::exchange(line, {}));
+	StreamLine input;
+	input.kind = "in";
+	input.time_ms = 1700000000123;
+	input.channel = "show.go";
+	input.value = 0.5;
+	encode(line, input);
+	seed("stream-input", 2, std::exchange(line, {}));
+	StreamLine log;
+	log.kind = "log";
+	log.time_ms = 1700000000456;
+	log.text = "cue 4 \xc3\xa9";
+	log.dropped = 12;
+	encode(line, log);
+	seed("stream-log", 2, std::exchange(line, {}));
 }
 
 // Command lines: the arguments joined with NUL bytes, as the harness splits them again.
