@@ -29,6 +29,7 @@
 #include <tuple>
 #include <vector>
 
+#include "host_command.h"
 #include "operator.h"
 #include "runtime_dir.h"
 
@@ -38,16 +39,6 @@ namespace {
 
 enum Exit { kDone = 0, kRefused = 1, kUsage = 2, kNoInstance = 3 };
 
-const char* kUsageText =
-    "usage: mm-pyhost list [--json]\n"
-    "       mm-pyhost status INSTANCE [--json]\n"
-    "       mm-pyhost values INSTANCE [PATTERN] [--json]\n"
-    "       mm-pyhost inject INSTANCE CHANNEL VALUE [--json]\n"
-    "       mm-pyhost reload INSTANCE [--json]\n"
-    "       mm-pyhost restart INSTANCE [--json]\n"
-    "       mm-pyhost monitor INSTANCE [PATTERN] [--json]\n"
-    "       mm-pyhost logs INSTANCE [-f] [--json]\n"
-    "INSTANCE is a [python NAME] section's name; PID/NAME picks the one of MIDIMonster PID.\n";
 
 // One instance host's control socket.
 struct Endpoint {
@@ -389,7 +380,7 @@ int run_operator_command(int argc, char** argv) {
 		most = 1;
 	}
 	if (words.size() < least || words.size() > most) {
-		std::cerr << kUsageText;
+		std::cerr << protocol::host_usage();
 		return kUsage;
 	}
 	if (command == "list") {

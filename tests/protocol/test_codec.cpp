@@ -310,7 +310,7 @@ TEST_CASE("integer fields refuse fractions, floats and values out of range", "[p
 
 	ShimHello hello;
 	auto hello_at = [&](const std::string& timestamp) {
-		return bytes(R"({"version": 1, "instance": "a", "directory": "", "timestamp": )" + timestamp + "}");
+		return bytes(R"({"version": 1, "instance": "a", "directory": "", "core_pid": 1, "timestamp": )" + timestamp + "}");
 	};
 	CHECK_FALSE(parse(hello_at("123456799999999999999999999999"), hello, error));
 	CHECK_THAT(error, Catch::Contains("field 'timestamp' must be a whole number"));

@@ -188,7 +188,8 @@ TEST_CASE("operator: bad input gets an error that says what exists, and an exit 
 	}
 	Command usage = run(runtime, {"inject", "py1"});
 	CHECK(usage.status == 2);
-	CHECK(usage.err.find("usage: mm-pyhost list") == 0);
+	CHECK(usage.err.find("usage: mm-pyhost --listen") == 0);
+	CHECK(usage.err.find("mm-pyhost inject INSTANCE CHANNEL V") != std::string::npos);
 
 	// Garbage on the control socket gets an answer, and the host goes on answering.
 	std::string socket_path = runtime.dir.path() + "/mm-pyhost/control/" + pid + ".py1";
