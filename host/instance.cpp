@@ -114,6 +114,9 @@ bool Instance::deliver(const protocol::BatchView& batch, std::string& error) {
 // inputvalue() of the channel answers the previous value until its handler returns; an
 // async handler returns when its task starts, so inside the task it answers this value.
 void Instance::call_handler(Channel& channel, uint32_t id, double value) {
+	if (tap_) {
+		tap_->tap(true, channel.name, value);
+	}
 	if (channel.handler) {
 		PyObject* argument = PyFloat_FromDouble(value);
 		current_ = &channel;
@@ -131,6 +134,12 @@ void Instance::call_handler(Channel& channel, uint32_t id, double value) {
 		Py_XDECREF(argument);
 	}
 	channel.input = value;
+	channel.input_ms = clock_.now_ms();
+}
+
+void Instance::inject(uint32_t id, double value) {
+	watchdog_.count_handled();
+	call_handler(channels_[id], id, value);
 }
 
 // Its outputs are not routed: the core's routing has already stopped, as with the
@@ -173,6 +182,10 @@ bool Instance::output(std::string_view name, double value) {
 		return true;
 	}
 	channels_[*id].output = value;
+	channels_[*id].output_ms = clock_.now_ms();
+	if (tap_) {
+		tap_->tap(false, name, value);
+	}
 	pending_.push_back({*id, value});
 	// A handler that outputs in a long loop streams them instead of hoarding memory.
 	return pending_.size() < protocol::kMaxBatchEvents || outputs_.send_outputs();

@@ -30,6 +30,8 @@ namespace mmpy::host {
 struct HostChannel {
 	PyObject* handler = nullptr;       // owned reference, resolved at start
 	bool output_before_start = false;  // output() at import time: pushed when the show starts
+	uint64_t input_ms = 0;             // core time of the last input and output (0: none yet)
+	uint64_t output_ms = 0;
 };
 
 class Instance {
@@ -59,6 +61,12 @@ public:
 	// The show starts: the values the shim remembers, the handlers, the initial outputs
 	// (they leave with the next flush, after Started) and the timers and sockets.
 	void start(const protocol::Start& start);
+
+	// The operator's `inject`: the channel's handler runs as if the core had delivered it.
+	void inject(uint32_t id, double value);
+
+	// The operator's `monitor` sees every input and output through `tap` (nullptr: nobody).
+	void set_tap(EventTap* tap) { tap_ = tap; }
 
 	// Calls the handler of each event's channel, in order. False at an event on a channel
 	// the table lacks (`error` says which); the events before it were delivered.
@@ -146,6 +154,7 @@ private:
 	bool reloading_ = false;
 	std::vector<protocol::Event> pending_;
 	PyObject* cleanup_handler_ = nullptr;  // owned reference or nullptr
+	EventTap* tap_ = nullptr;
 };
 
 }  // namespace mmpy::host

@@ -1,6 +1,7 @@
 // mm-pyhost: runs the Python of MIDIMonster's python backend outside the core.
 //   mm-pyhost --fd N           serve one core connection on descriptor N (the shim spawns this)
 //   mm-pyhost --listen [PATH]  accept cores on a Unix socket (attach mode)
+//   mm-pyhost list | status | values | inject | reload ...   the operator's commands
 #include <uv.h>
 
 #include <csignal>
@@ -12,15 +13,17 @@
 #include "host_command.h"
 #include "listener.h"
 #include "log.h"
+#include "operator_cli.h"
 #include "parent_death.h"
 #include "session.h"
 
 namespace {
 
 // Serves one connection with the main interpreter, then exits.
-int serve(int fd) {
+int serve(int fd, const char* mode) {
 	uv_loop_t* loop = uv_default_loop();
 	mmpy::host::Session session(loop);
+	session.serve_operators(mode);
 	std::string error;
 	if (!session.open(fd, error)) {
 		mmpy::host::log_line(error);
@@ -58,13 +61,16 @@ int serve(const mmpy::protocol::HostCommand& command) {
 		mmpy::host::log_line(error);
 		return 1;
 	}
-	return serve(command.fd);
+	return serve(command.fd, command.exit_with_parent ? "attach" : "spawn");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
 	std::signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && mmpy::host::is_operator_command(argv[1])) {
+		return mmpy::host::run_operator_command(argc, argv);
+	}
 	using Mode = mmpy::protocol::HostCommand::Mode;
 	mmpy::protocol::HostCommand command = mmpy::protocol::parse_host_command(argc, argv);
 	switch (command.mode) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <ctime>
 
 #include "midimonster_module.h"
 #include "watchdog.h"
@@ -336,6 +337,17 @@ void PythonRuntime::report_exception(const std::string& context) {
 		log_.log(0, "SystemExit ignored: the host only stops when the core shuts down");
 		return;
 	}
+	PyObject *type, *value, *trace;
+	PyErr_Fetch(&type, &value, &trace);
+	PyObject* text = value ? PyObject_Str(value) : nullptr;
+	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
+	last_error_ = (context.empty() ? std::string() : context + ": ") +
+	              (type ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "error") +
+	              (message && *message ? std::string(": ") + message : std::string());
+	last_error_ms_ = static_cast<uint64_t>(time(nullptr)) * 1000;
+	Py_XDECREF(text);
+	PyErr_Clear();
+	PyErr_Restore(type, value, trace);
 	PyErr_PrintEx(0);
 	flush_streams();
 }

@@ -5,6 +5,7 @@
 
 #include <Python.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -52,6 +53,11 @@ public:
 	// Flushes Python's sys.stdout/sys.stderr line buffers into the log.
 	void flush_streams();
 
+	// The last exception reported ("the handler of channel show.go: ValueError: ..."), and
+	// when (Unix time, ms; 0: none yet).
+	const std::string& last_error() const { return last_error_; }
+	uint64_t last_error_ms() const { return last_error_ms_; }
+
 private:
 	void report_exception(const std::string& context);
 
@@ -66,6 +72,8 @@ private:
 	// Names of modules whose `module =` line failed, so that a handler naming them says why
 	// it is missing.
 	std::set<std::string> failed_imports_;
+	std::string last_error_;
+	uint64_t last_error_ms_ = 0;
 };
 
 // Runs a module of the host's own Python (tasks.py, show_code.py, kept_state.py, compiled

@@ -56,10 +56,8 @@ bool check_folder(const std::string& folder, std::string& error) {
 	return true;
 }
 
-}  // namespace
-
-bool prepare_default_socket_path(std::string& path, std::string& error) {
-	std::string folder = private_folder();
+// Creates `folder` with mode 0700, or checks the one that is there.
+bool prepare_folder(const std::string& folder, std::string& error) {
 	if (mkdir(folder.c_str(), 0700) == 0) {
 		// The umask may have taken bits away, never added any; set the mode exactly.
 		if (chmod(folder.c_str(), 0700) != 0) {
@@ -73,11 +71,30 @@ bool prepare_default_socket_path(std::string& path, std::string& error) {
 		}
 		return false;
 	}
-	if (!check_folder(folder, error)) {
+	return check_folder(folder, error);
+}
+
+}  // namespace
+
+bool prepare_default_socket_path(std::string& path, std::string& error) {
+	std::string folder = private_folder();
+	if (!prepare_folder(folder, error)) {
 		return false;
 	}
 	path = folder + "/socket";
 	return true;
+}
+
+bool prepare_control_folder(std::string& folder, std::string& error) {
+	if (!prepare_folder(private_folder(), error) || !prepare_folder(control_folder(), error)) {
+		return false;
+	}
+	folder = control_folder();
+	return true;
+}
+
+std::string control_folder() {
+	return private_folder() + "/control";
 }
 
 }  // namespace mmpy::host

@@ -12,4 +12,11 @@ namespace mmpy::host {
 // 0700. False with `error` (saying what to fix) otherwise.
 bool prepare_default_socket_path(std::string& path, std::string& error);
 
+// Sets `folder` to the folder of the instance hosts' control sockets, `control` in the same
+// private folder (created, and checked, the same way).
+bool prepare_control_folder(std::string& folder, std::string& error);
+
+// The same folder, only named (for the operator's tools, which create nothing).
+std::string control_folder();
+
 }  // namespace mmpy::host

@@ -42,6 +42,7 @@ public:
 	void clear();
 
 	size_t intervals() const { return timers_.size(); }
+	size_t sockets() const { return watches_.size(); }
 
 private:
 	struct Timer {

@@ -5,6 +5,7 @@
 #include "control.h"
 #include "events.h"
 #include "log.h"
+#include "runtime_dir.h"
 
 namespace mmpy::host {
 
@@ -47,7 +48,12 @@ Session::Session(uv_loop_t* loop)
 		                  flush();
 	                  }
                   }),
-      options_(show_code_, instance_, watchdog_, *this) {}
+      options_(show_code_, instance_, watchdog_, *this),
+      desk_(instance_, show_code_, python_, scheduler_, watchdog_, [this] { return running_; },
+            [this] { terminate("restarted by the operator"); }),
+      control_(loop, [this](const protocol::OperatorRequest& request, std::shared_ptr<ControlServer::Replier> replier) {
+	      desk_.handle(request, replier);
+      }) {}
 
 // The watchdog thread must be gone before the members it uses are.
 Session::~Session() {
@@ -152,6 +158,14 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 		return false;
 	}
 	phase_ = Phase::Configuring;
+	if (!operator_mode_.empty()) {
+		desk_.set_identity({hello.instance, hello.core_pid, operator_mode_});
+		std::string folder;
+		if (!prepare_control_folder(folder, error) ||
+		    !control_.open(folder + "/" + protocol::control_socket_name(hello.core_pid, hello.instance), error)) {
+			log_line(error);  // the show goes on; only the operator's commands cannot reach it
+		}
+	}
 	return true;
 }
 
@@ -331,6 +345,7 @@ void Session::finish(const ConnectionEnd& end) {
 // once asyncio's loop has returned.
 void Session::teardown() {
 	phase_ = Phase::Finished;
+	control_.close();
 	watchdog_.stop();
 	python_.set_watchdog(nullptr);
 	event_loop_.stop(tasks_);
@@ -339,6 +354,10 @@ void Session::teardown() {
 // The shim names these if this host dies (protocol::Tasks); more names than the message
 // carries are counted in `others`.
 void Session::report_tasks(const std::vector<std::pair<std::string, uint64_t>>& running) {
+	running_.clear();
+	for (const auto& [name, count] : running) {
+		running_.push_back({name, count});
+	}
 	protocol::Tasks message;
 	for (const auto& [name, count] : running) {
 		if (message.running.size() < protocol::kMaxTaskNames && name.size() <= protocol::kMaxNameLength) {
@@ -353,6 +372,7 @@ void Session::report_tasks(const std::vector<std::pair<std::string, uint64_t>>& 
 }
 
 void Session::log(int level, std::string_view text) {
+	desk_.logged(text);
 	// Keep the order of outputs and log lines as the handler made them.
 	if (!connection_.closed()) {
 		flush();

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "connection.h"
+#include "control_server.h"
 #include "core_clock.h"
 #include "event_loop.h"
 #include "instance.h"
 #include "instance_options.h"
 #include "kept_state.h"
+#include "operator_desk.h"
 #include "python_runtime.h"
 #include "scheduler.h"
 #include "show_code.h"
@@ -39,6 +41,10 @@ public:
 	// A signal asked the host to stop: tasks are cancelled, the cleanup handler runs, then
 	// the session ends.
 	void terminate(const std::string& why);
+
+	// The operator's control socket (ControlServer) opens at the hello; `mode` is "spawn" or
+	// "attach", for `mm-pyhost list`. Without this call there is none (the fuzz harness).
+	void serve_operators(std::string mode) { operator_mode_ = std::move(mode); }
 
 	// SIGHUP: the show's modules are imported again (ShowCode), keeping values and state.
 	void reload(const std::string& why) { show_code_.reload(why); }
@@ -93,6 +99,10 @@ private:
 	ShowCode show_code_;
 	KeptState kept_state_;
 	InstanceOptions options_;
+	OperatorDesk desk_;
+	ControlServer control_;
+	std::string operator_mode_;  // empty: no control socket
+	std::vector<protocol::TaskCount> running_;  // the sequences last reported
 	std::vector<uint8_t> out_;
 	bool outputs_routed_ = true;  // false once the core's routing has stopped
 	bool wound_down_ = false;     // the wind-down has ended: the session ends with the connection

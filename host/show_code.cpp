@@ -102,16 +102,36 @@ void ShowCode::show_started() {
 	}
 }
 
-void ShowCode::reload(const std::string& why) {
+void ShowCode::reload(const std::string& why, Done done) {
+	if (done) {
+		(step_ != Step::Idle ? again_waiting_ : waiting_).push_back(std::move(done));
+	}
 	begin(why, true);
+}
+
+std::vector<std::string> ShowCode::module_lines() const {
+	std::vector<std::string> lines;
+	for (const ModuleLine& line : modules_) {
+		lines.push_back(line.value);
+	}
+	return lines;
+}
+
+// Tells those who asked how the reload went (the operator's `reload` waits for it).
+void ShowCode::answer(bool reloaded, const std::string& line) {
+	for (const Done& done : std::exchange(waiting_, {})) {
+		done(reloaded, line);
+	}
 }
 
 void ShowCode::begin(const std::string& why, bool forced) {
 	if (abandoned_ || !code_) {
+		answer(false, "the show is ending");
 		return;
 	}
 	if (!started_) {
 		log_.log(0, "reload (" + why + ") ignored: the show has not started yet");
+		answer(false, "reload (" + why + ") ignored: the show has not started yet");
 		return;
 	}
 	if (step_ != Step::Idle) {
@@ -129,8 +149,10 @@ void ShowCode::begin(const std::string& why, bool forced) {
 		const char* message = nullptr;
 		if (problem && problem != Py_None && PyArg_ParseTuple(problem, "sis", &file, &line, &message)) {
 			std::string where = relative(file) + (line > 0 ? ", line " + std::to_string(line) : "");
-			log_.log(0, "reload failed: " + std::string(message) + " (" + where + "); still running the version of " +
-			                version_time());
+			std::string failed = "reload failed: " + std::string(message) + " (" + where +
+			                     "); still running the version of " + version_time();
+			log_.log(0, failed);
+			answer(false, failed);
 			Py_DECREF(problem);
 			Py_DECREF(list);
 			return;
@@ -140,6 +162,7 @@ void ShowCode::begin(const std::string& why, bool forced) {
 	}
 	Py_XDECREF(list);
 	if (changed.empty() && !forced) {
+		answer(true, "no file changed");
 		return;  // saved without a change, or changed back
 	}
 	std::vector<std::string> names;
@@ -219,7 +242,7 @@ void ShowCode::switch_to_new() {
 		modules_[i].imported = imported[i];
 	}
 	version_loaded_ = time(nullptr);
-	finish("reloaded: now running the version of " + version_time());
+	finish(true, "reloaded: now running the version of " + version_time());
 }
 
 // The new version failed: it is stopped like the old one was (it may have opened what the
@@ -239,21 +262,23 @@ void ShowCode::go_back(const std::string& problem) {
 			for (const Instance::Unresolved& miss : misses) {
 				log_.log(0, miss.channel.empty() ? miss.error : "channel " + miss.channel + " has no handler: " + miss.error);
 			}
-			finish("reload failed: " + problem_ + "; going back to the version of " + version_time() +
+			finish(false, "reload failed: " + problem_ + "; going back to the version of " + version_time() +
 			       " failed too: " + *again + "; the channels without a handler ignore their events until the next reload");
 			return;
 		}
-		finish("reload failed: " + problem_ + "; still running the version of " + version_time());
+		finish(false, "reload failed: " + problem_ + "; still running the version of " + version_time());
 	});
 }
 
 // A version runs: its intervals and sockets start, the held inputs go to it.
-void ShowCode::finish(const std::string& line) {
+void ShowCode::finish(bool reloaded, const std::string& line) {
 	step_ = Step::Idle;
 	uint64_t took_ms = (now_ns() - began_ns_) / 1000000;
 	size_t held = hooks_.held();
-	log_.log(0, line + " (switched over in " + std::to_string(took_ms) + " ms" +
-	                (held ? "; " + std::to_string(held) + " inputs held meanwhile go to it now)" : ")"));
+	std::string full = line + " (switched over in " + std::to_string(took_ms) + " ms" +
+	                   (held ? "; " + std::to_string(held) + " inputs held meanwhile go to it now)" : ")");
+	log_.log(0, full);
+	answer(reloaded, full);
 	instance_.set_reloading(false);
 	scheduler_.start();
 	hooks_.release();
@@ -266,6 +291,7 @@ void ShowCode::finish(const std::string& line) {
 	if (again_) {
 		again_ = false;
 		bool forced = std::exchange(again_forced_, false);
+		waiting_ = std::exchange(again_waiting_, {});
 		begin(again_why_, forced);
 	}
 }
@@ -382,6 +408,9 @@ void ShowCode::on_settled(uv_timer_t* handle) {
 
 void ShowCode::abandon() {
 	abandoned_ = true;
+	answer(false, "the show is ending");
+	waiting_ = std::exchange(again_waiting_, {});
+	answer(false, "the show is ending");
 	next_step_ = nullptr;
 	if (timers_open_) {
 		uv_timer_stop(&settle_);

@@ -56,9 +56,16 @@ public:
 	// The show has started: the version that runs is the one loaded now; the watch begins.
 	void show_started();
 
+	// How a reload went: whether the new code runs, and the log line that says so.
+	using Done = std::function<void(bool reloaded, const std::string& line)>;
+
 	// Reloads now (SIGHUP, the operator), even if no file changed. During a reload, once
-	// more after it.
-	void reload(const std::string& why);
+	// more after it. `done` (may be empty) hears how it went.
+	void reload(const std::string& why, Done done = {});
+
+	// The `module =` lines, and when the running version was imported (HH:MM:SS).
+	std::vector<std::string> module_lines() const;
+	std::string version_time() const;
 
 	bool reloading() const { return step_ != Step::Idle; }
 
@@ -73,17 +80,17 @@ private:
 	struct Watch;
 
 	void begin(const std::string& why, bool forced);
+	void answer(bool reloaded, const std::string& line);
 	void stop_running(std::function<void()> then);
 	void after(std::function<void()> then);
 	void switch_to_new();
 	void go_back(const std::string& problem);
-	void finish(const std::string& line);
+	void finish(bool reloaded, const std::string& line);
 	std::optional<std::string> import_all(std::vector<bool>& imported);
 	void call_method(const char* name, PyObject* argument);
 	std::vector<std::string> lacking(const std::vector<std::string>& needed) const;
 	std::vector<std::string> files() const;
 	std::string relative(const std::string& path) const;
-	std::string version_time() const;
 	void rewatch();
 	static void on_file_event(uv_fs_event_t* handle, const char* filename, int events, int status);
 	static void on_settled(uv_timer_t* handle);
@@ -113,6 +120,8 @@ private:
 	bool abandoned_ = false;
 	bool again_ = false;             // asked during a reload: once more after it
 	bool again_forced_ = false;      // and whether even without a change
+	std::vector<Done> waiting_;      // hear how the reload under way goes
+	std::vector<Done> again_waiting_;  // hear how the one after it goes
 	std::string again_why_;
 	Step step_ = Step::Idle;
 	uint64_t began_ns_ = 0;

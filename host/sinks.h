@@ -26,4 +26,14 @@ protected:
 	~OutputSink() = default;
 };
 
+// Where the operator's `monitor` sees the show's inputs and outputs (OperatorDesk), set only
+// while someone watches.
+class EventTap {
+public:
+	virtual void tap(bool input, std::string_view channel, double value) = 0;
+
+protected:
+	~EventTap() = default;
+};
+
 }  // namespace mmpy::host

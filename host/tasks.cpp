@@ -126,11 +126,9 @@ void Tasks::settle(uint64_t bound_ms, bool cancel_first, std::function<void()> t
 	PyObject* args = next ? Py_BuildValue("(dOO)", static_cast<double>(bound_ms) / 1000.0,
 	                                      cancel_first ? Py_True : Py_False, next)
 	                      : nullptr;
-	PyObject* coro = args ? call("settle", args) : nullptr;
-	PyObject* task = coro ? PyObject_CallMethod(loop_, "create_task", "O", coro) : nullptr;
+	PyObject* task = args ? call("start_settle", args) : nullptr;
 	Py_XDECREF(args);
 	Py_XDECREF(next);
-	Py_XDECREF(coro);
 	if (!task) {
 		PyErr_Print();
 		then();  // shutdown goes on without waiting for tasks

@@ -237,12 +237,19 @@ class ShowTasks:
             if self._fades.get(channel) is token:
                 del self._fades[channel]
 
+    def start_settle(self, bound, cancel_first, then):
+        """settle() as a task. It counts as settling from now, not from its first step: a
+        reload's settle and the shutdown's, started in the same turn, must not cancel each
+        other before either has run."""
+        task = self.loop.create_task(self.settle(bound, cancel_first, then))
+        self._settling.add(task)
+        return task
+
     async def settle(self, bound, cancel_first, then):
         """Shutdown: waits up to `bound` s for every other task (cancelled first, or cancelled
         when the time is up), names those that did not end, then calls then()."""
         try:
             # Another settle (a reload's, when the show ends during it) ends on its own.
-            self._settling.add(asyncio.current_task())
             tasks = [task for task in asyncio.all_tasks(self.loop) if task not in self._settling]
             if tasks:
                 if cancel_first:

@@ -60,6 +60,7 @@ public:
 
 	// Hot path, loop thread: one input event taken from an Inputs batch.
 	void count_handled() { handled_.store(handled_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+	uint64_t handled() const { return handled_.load(std::memory_order_relaxed); }
 
 	// Hot path, loop thread: a Python call starts / has returned. `kind` is a string
 	// literal ("the handler of channel"), `subject` a name that outlives the call or nullptr.

@@ -20,6 +20,7 @@ struct ShimHello {
 	std::string instance;   // the [python NAME] section name
 	std::string directory;  // the config file's folder, first on sys.path
 	uint64_t timestamp = 0; // the core's clock (ms)
+	int64_t core_pid = 0;   // the MIDIMonster process, for the operator's tools
 };
 
 // Hello from the host: the agreed version and who answered.

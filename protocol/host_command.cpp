@@ -56,7 +56,16 @@ const char* host_usage() {
 	       "  --listen [PATH]  accept MIDIMonster cores on the Unix socket PATH (attach mode);\n"
 	       "                   without PATH: the socket systemd passes, else\n"
 	       "                   $XDG_RUNTIME_DIR/mm-pyhost/socket (or /tmp/mm-pyhost-UID/socket)\n"
-	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n";
+	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n"
+	       "operator commands (docs/running-a-show.md), each with --json for scripts:\n"
+	       "  mm-pyhost list                         every python instance that runs\n"
+	       "  mm-pyhost status INSTANCE              its health: events, tasks, memory, last error\n"
+	       "  mm-pyhost values INSTANCE [PATTERN]    last input and output of each channel\n"
+	       "  mm-pyhost monitor INSTANCE [PATTERN]   inputs and outputs as they happen\n"
+	       "  mm-pyhost inject INSTANCE CHANNEL V    run CHANNEL's handler with V (0 to 1)\n"
+	       "  mm-pyhost reload INSTANCE              reload its code, keeping values and state\n"
+	       "  mm-pyhost restart INSTANCE             start a new host for it\n"
+	       "  mm-pyhost logs INSTANCE [-f]           its recent log lines (-f: follow)\n";
 }
 
 }  // namespace mmpy::protocol

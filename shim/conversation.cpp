@@ -1,5 +1,7 @@
 #include "conversation.h"
 
+#include <unistd.h>
+
 #include "handshake.h"
 
 namespace mmpy::shim {
@@ -10,6 +12,7 @@ void Conversation::hello(std::vector<uint8_t>& out, const std::string& instance,
 	protocol::ShimHello hello;
 	hello.instance = instance;
 	hello.directory = directory_;
+	hello.core_pid = getpid();
 	hello.timestamp = now;
 	protocol::encode(out, hello);
 }

@@ -18,7 +18,7 @@ using namespace mmpy::protocol;
 namespace {
 
 // The fields of each message, for comparison (the structs have no operator==).
-auto fields(const ShimHello& m) { return std::tie(m.version, m.instance, m.directory, m.timestamp); }
+auto fields(const ShimHello& m) { return std::tie(m.version, m.instance, m.directory, m.timestamp, m.core_pid); }
 auto fields(const HostHello& m) { return std::tie(m.version, m.pid, m.python); }
 auto fields(const Configure& m) { return std::tie(m.option, m.value); }
 auto fields(const ConfigureResult& m) { return std::tie(m.ok, m.error, m.outputs); }

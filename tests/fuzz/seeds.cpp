@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control.h"
 #include "events.h"
 #include "frame.h"
 #include "host_command.h"
+#include "operator.h"
 
 using namespace mmpy::protocol;
 using Bytes = std::vector<uint8_t>;
@@ -197,6 +199,54 @@ void host_session_seeds() {
 	                                    batch(FrameType::Inputs, 7000, {{0, 0.5}, {1, 0.5}})}));
 }
 
+// Operator lines: byte 0 is 0 for a request, 1 for a reply, 2 for a stream line; then the
+// line without '\n'.
+void operator_seeds() {
+	const std::string t = "fuzz_operator";
+	auto seed = [&](const std::string& name, uint8_t kind, std::string line) {
+		line.pop_back();
+		Bytes bytes{kind};
+		bytes.insert(bytes.end(), line.begin(), line.end());
+		write_seed(t, name, bytes);
+	};
+	std::string line;
+	encode(line, OperatorRequest{"status", {}});
+	seed("request-status", 0, std::exchange(line, {}));
+	encode(line, OperatorRequest{"values", {"show.*"}});
+	seed("request-values", 0, std::exchange(line, {}));
+	encode(line, OperatorRequest{"inject", {"show.go", "0.5"}});
+	seed("request-inject", 0, std::exchange(line, {}));
+	OperatorReply status;
+	status.status = InstanceStatus{"py1", 1234, 1240, "spawn", "up", 62000, "3.11.2", {"show", "lib/x.py"},
+	                               "14:05:10", 12345, 2, 1, {{"show.chase", 2}}, 24576, "the handler of channel show.go: ValueError: no", 1700000000000};
+	encode(line, status);
+	seed("reply-status", 1, std::exchange(line, {}));
+	OperatorReply values;
+	values.values = std::vector<ChannelReport>{{"show.go", 0.5, 1000, 0.0, 0}, {"out", 0.0, 0, 0.25, 1001}};
+	values.now_ms = 2000;
+	encode(line, values);
+	seed("reply-values", 1, std::exchange(line, {}));
+	OperatorReply refused;
+	refused.ok = false;
+	refused.error = "no channel show.nope in py1";
+	encode(line, refused);
+	seed("reply-error", 1, std::exchange(line, {}));
+	StreamLine input;
+	input.kind = "in";
+	input.time_ms = 1700000000123;
+	input.channel = "show.go";
+	input.value = 0.5;
+	encode(line, input);
+	seed("stream-input", 2, std::exchange(line, {}));
+	StreamLine log;
+	log.kind = "log";
+	log.time_ms = 1700000000456;
+	log.text = "cue 4 \xc3\xa9";
+	log.dropped = 12;
+	encode(line, log);
+	seed("stream-log", 2, std::exchange(line, {}));
+}
+
 // Command lines: the arguments joined with NUL bytes, as the harness splits them again.
 void host_command_seeds() {
 	const std::string t = "fuzz_host_command";
@@ -267,6 +317,7 @@ int main(int argc, char** argv) {
 	frame_decoder_seeds();
 	control_seeds();
 	host_command_seeds();
+	operator_seeds();
 	host_session_seeds();
 	shim_decoder_seeds();
 	return 0;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "control.h"
+#include "operator.h"
 #include "events.h"
 #include "frame.h"
 
@@ -309,7 +310,7 @@ TEST_CASE("integer fields refuse fractions, floats and values out of range", "[p
 
 	ShimHello hello;
 	auto hello_at = [&](const std::string& timestamp) {
-		return bytes(R"({"version": 1, "instance": "a", "directory": "", "timestamp": )" + timestamp + "}");
+		return bytes(R"({"version": 1, "instance": "a", "directory": "", "core_pid": 1, "timestamp": )" + timestamp + "}");
 	};
 	CHECK_FALSE(parse(hello_at("123456799999999999999999999999"), hello, error));
 	CHECK_THAT(error, Catch::Contains("field 'timestamp' must be a whole number"));
@@ -478,3 +479,35 @@ TEST_CASE("the state frame is type 12 and carries its bytes as they are", "[prot
 	CHECK_FALSE(encode(wire, State{std::vector<uint8_t>(kMaxPayload + 1, 0)}));
 	CHECK(wire.empty());
 }
+
+TEST_CASE("the operator's lines round-trip, and bad ones are refused with a reason", "[protocol][operator]") {
+	std::string line;
+	REQUIRE(encode(line, OperatorRequest{"inject", {"show.go", "0.5"}}));
+	CHECK(line == "{\"args\":[\"show.go\",\"0.5\"],\"command\":\"inject\"}\n");
+	OperatorRequest request;
+	std::string error;
+	REQUIRE(parse(std::string_view(line).substr(0, line.size() - 1), request, error));
+	CHECK(request.command == "inject");
+	CHECK(request.args == std::vector<std::string>{"show.go", "0.5"});
+	CHECK_FALSE(parse("{\"command\": 5, \"args\": []}", request, error));
+	CHECK(error.find("malformed control message") == 0);
+	CHECK_FALSE(parse("{\"command\": \"x\", \"args\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}", request, error));
+	CHECK_FALSE(parse(std::string(kMaxOperatorRequest + 1, ' '), request, error));
+
+	OperatorReply reply;
+	reply.values = std::vector<ChannelReport>{{"show.go", 0.5, 10, 0.25, 11}};
+	reply.now_ms = 12;
+	line.clear();
+	REQUIRE(encode(line, reply));
+	OperatorReply back;
+	REQUIRE(parse(std::string_view(line).substr(0, line.size() - 1), back, error));
+	REQUIRE(back.values);
+	CHECK(*back.values == *reply.values);
+	CHECK(back.now_ms == 12);
+
+	StreamLine dropped;
+	CHECK_FALSE(parse("{}", dropped, error));
+	CHECK(error == "malformed control message: a stream line needs 'kind' or 'dropped'");
+	CHECK_FALSE(parse("{\"kind\":\"sideways\",\"time_ms\":1}", dropped, error));
+}
+

@@ -482,6 +482,7 @@ TEST_CASE("MIDIMonster stops in order while a reload waits for the old cleanup h
 	save(core, "show.py", version(0.5));
 	REQUIRE_LOG(core, "py1: reload (saved)");
 	CHECK(core.stop() == 0);
+	INFO(core.transcript());
 	CHECK(log_count(core, "old cleanup ran") == 1);  // once: the shutdown did not run it again
 	CHECK(gone_within(host, Duration(5000)));
 }

@@ -1,0 +1,438 @@
+// mm-pyhost's operator commands (docs/running-a-show.md, "Operating a running show"):
+//   mm-pyhost list [--json]
+//   mm-pyhost status INSTANCE [--json]
+//   mm-pyhost values INSTANCE [PATTERN] [--json]
+//   mm-pyhost inject INSTANCE CHANNEL VALUE [--json]
+//   mm-pyhost reload INSTANCE [--json]
+//   mm-pyhost restart INSTANCE [--json]
+//   mm-pyhost monitor INSTANCE [PATTERN] [--json]
+//   mm-pyhost logs INSTANCE [-f] [--json]
+// Each talks to the instance hosts' control sockets (host/control_server.h). Exit status:
+// 0 done, 1 the host refused or the reload failed, 2 wrong usage, 3 no such instance.
+#include "operator_cli.h"
+
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <csignal>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "host_command.h"
+#include "operator.h"
+#include "runtime_dir.h"
+
+namespace mmpy::host {
+
+namespace {
+
+enum Exit { kDone = 0, kRefused = 1, kUsage = 2, kNoInstance = 3 };
+
+
+// One instance host's control socket.
+struct Endpoint {
+	int64_t core_pid = 0;
+	std::string instance;
+	std::string path;
+};
+
+std::vector<Endpoint> endpoints() {
+	std::vector<Endpoint> found;
+	std::string folder = control_folder();
+	DIR* dir = opendir(folder.c_str());
+	if (!dir) {
+		return found;
+	}
+	while (dirent* entry = readdir(dir)) {
+		std::string name = entry->d_name;
+		size_t dot = name.find('.');
+		if (dot == std::string::npos || dot == 0 || !std::all_of(name.begin(), name.begin() + dot, ::isdigit)) {
+			continue;
+		}
+		found.push_back({std::atoll(name.substr(0, dot).c_str()), name.substr(dot + 1), folder + "/" + name});
+	}
+	closedir(dir);
+	std::sort(found.begin(), found.end(), [](const Endpoint& a, const Endpoint& b) {
+		return std::tie(a.core_pid, a.instance) < std::tie(b.core_pid, b.instance);
+	});
+	return found;
+}
+
+// A connection to a host, its request sent; -1 with `error` if the host cannot be reached.
+int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& request, std::string& error) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sockaddr_un address{};
+	address.sun_family = AF_UNIX;
+	if (fd < 0 || endpoint.path.size() >= sizeof(address.sun_path)) {
+		error = "cannot reach " + endpoint.path;
+		if (fd >= 0) {
+			close(fd);
+		}
+		return false;
+	}
+	std::memcpy(address.sun_path, endpoint.path.c_str(), endpoint.path.size() + 1);
+	// A reload answers once it is done: its steps are bounded by a few seconds each.
+	timeval patience{30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+	std::string line;
+	protocol::encode(line, request);
+	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+	    write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+		error = std::string(std::strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+// Reads one line from `fd` into `line` (without '\n'), keeping what follows in `pending`.
+bool read_line(int fd, std::string& pending, std::string& line) {
+	char buffer[65536];
+	size_t newline;
+	while ((newline = pending.find('\n')) == std::string::npos) {
+		ssize_t got = read(fd, buffer, sizeof(buffer));
+		if (got <= 0 || pending.size() > protocol::kMaxOperatorReply) {
+			return false;
+		}
+		pending.append(buffer, static_cast<size_t>(got));
+	}
+	line = pending.substr(0, newline);
+	pending.erase(0, newline + 1);
+	return true;
+}
+
+bool read_reply(int fd, std::string& pending, protocol::OperatorReply& reply, std::string& error) {
+	std::string line;
+	if (!read_line(fd, pending, line)) {
+		error = "the host closed the connection without an answer";
+		return false;
+	}
+	if (!protocol::parse(line, reply, error)) {
+		error = "a reply mm-pyhost does not understand: " + error;
+		return false;
+	}
+	return true;
+}
+
+// Sends `request` and reads the reply; false with `error` if the host cannot be reached.
+bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, protocol::OperatorReply& reply,
+         std::string& error) {
+	int fd = connect_to(endpoint, request, error);
+	if (fd < 0) {
+		return false;
+	}
+	std::string pending;
+	bool ok = read_reply(fd, pending, reply, error);
+	close(fd);
+	return ok;
+}
+
+// The instances whose hosts answer, with their status.
+std::vector<std::pair<Endpoint, protocol::InstanceStatus>> running() {
+	std::vector<std::pair<Endpoint, protocol::InstanceStatus>> found;
+	for (const Endpoint& endpoint : endpoints()) {
+		protocol::OperatorReply reply;
+		std::string error;
+		if (ask(endpoint, {"status", {}}, reply, error) && reply.ok && reply.status) {
+			found.emplace_back(endpoint, *reply.status);
+		}
+	}
+	return found;
+}
+
+std::string duration(uint64_t ms) {
+	uint64_t s = ms / 1000;
+	char text[32];
+	if (s < 60) {
+		std::snprintf(text, sizeof(text), "%llus", static_cast<unsigned long long>(s));
+	} else if (s < 3600) {
+		std::snprintf(text, sizeof(text), "%llum%02llus", static_cast<unsigned long long>(s / 60),
+		              static_cast<unsigned long long>(s % 60));
+	} else {
+		std::snprintf(text, sizeof(text), "%lluh%02llum", static_cast<unsigned long long>(s / 3600),
+		              static_cast<unsigned long long>(s / 60 % 60));
+	}
+	return text;
+}
+
+std::string clock_time(uint64_t unix_ms, bool milliseconds = false) {
+	time_t seconds = static_cast<time_t>(unix_ms / 1000);
+	tm local{};
+	char text[16] = "?";
+	if (localtime_r(&seconds, &local)) {
+		strftime(text, sizeof(text), "%H:%M:%S", &local);
+	}
+	if (milliseconds) {
+		char fraction[8];
+		std::snprintf(fraction, sizeof(fraction), ".%03u", static_cast<unsigned>(unix_ms % 1000));
+		return text + std::string(fraction);
+	}
+	return text;
+}
+
+std::string joined(const std::vector<std::string>& words, const char* separator = ", ") {
+	std::string text;
+	for (const std::string& word : words) {
+		text += (text.empty() ? "" : separator) + word;
+	}
+	return text;
+}
+
+// "py1 in MIDIMonster pid 1234, py2 in MIDIMonster pid 1234"
+std::string what_runs(const std::vector<Endpoint>& all) {
+	std::vector<std::string> names;
+	for (const Endpoint& endpoint : all) {
+		names.push_back(endpoint.instance + " in MIDIMonster pid " + std::to_string(endpoint.core_pid));
+	}
+	return names.empty() ? "no instance runs (no MIDIMonster with a python instance on this machine, for this user)"
+	                     : "running: " + joined(names);
+}
+
+// INSTANCE or PID/INSTANCE -> its endpoint, or nothing with the reason printed.
+std::optional<Endpoint> pick(const std::string& target) {
+	std::vector<Endpoint> all = endpoints();
+	std::vector<Endpoint> live;
+	for (const Endpoint& endpoint : all) {
+		if (kill(static_cast<pid_t>(endpoint.core_pid), 0) == 0 || errno == EPERM) {
+			live.push_back(endpoint);
+		}
+	}
+	size_t slash = target.find('/');
+	std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+	std::vector<Endpoint> matches;
+	for (const Endpoint& endpoint : live) {
+		if (endpoint.instance == name &&
+		    (slash == std::string::npos || std::to_string(endpoint.core_pid) == target.substr(0, slash))) {
+			matches.push_back(endpoint);
+		}
+	}
+	if (matches.size() == 1) {
+		return matches[0];
+	}
+	if (matches.empty()) {
+		std::cerr << "mm-pyhost: no instance " << target << "; " << what_runs(live) << "\n";
+	} else {
+		std::vector<std::string> choices;
+		for (const Endpoint& endpoint : matches) {
+			choices.push_back(std::to_string(endpoint.core_pid) + "/" + name);
+		}
+		std::cerr << "mm-pyhost: " << name << " runs in " << matches.size()
+		          << " MIDIMonsters; pick one: " << joined(choices, " or ") << "\n";
+	}
+	return std::nullopt;
+}
+
+void print_status(const protocol::InstanceStatus& s) {
+	std::cout << s.instance << " (MIDIMonster pid " << s.core_pid << "): " << s.state << " for " << duration(s.uptime_ms)
+	          << ", " << s.mode << " mode, host pid " << s.host_pid << ", Python " << s.python << "\n";
+	std::vector<std::string> tasks;
+	for (const protocol::TaskCount& task : s.tasks) {
+		tasks.push_back(task.count > 1 ? task.name + " (" + std::to_string(task.count) + ")" : task.name);
+	}
+	auto row = [](const char* label, const std::string& value) { std::printf("  %-16s%s\n", label, value.c_str()); };
+	row("modules", joined(s.modules) + (s.version_loaded.empty() ? "" : " (version of " + s.version_loaded + ")"));
+	row("events handled", std::to_string(s.events));
+	row("intervals", std::to_string(s.intervals));
+	row("sockets", std::to_string(s.sockets));
+	row("sequences", tasks.empty() ? "none" : joined(tasks));
+	char memory[32];
+	std::snprintf(memory, sizeof(memory), "%.1f MB", static_cast<double>(s.rss_kb) / 1024.0);
+	row("memory", memory);
+	row("last error", s.last_error.empty() ? "none" : clock_time(s.last_error_ms) + " " + s.last_error);
+	std::cout.flush();
+}
+
+void print_values(const protocol::OperatorReply& reply) {
+	auto ago = [&](uint64_t at) {
+		if (at == 0) {
+			return std::string("-");
+		}
+		return reply.now_ms >= at ? duration(reply.now_ms - at) + " ago" : std::string("now");
+	};
+	std::printf("%-32s %10s %10s %10s %10s\n", "CHANNEL", "INPUT", "WHEN", "OUTPUT", "WHEN");
+	for (const protocol::ChannelReport& v : *reply.values) {
+		std::printf("%-32s %10.6f %10s %10.6f %10s\n", v.name.c_str(), v.input, ago(v.input_ms).c_str(), v.output,
+		            ago(v.output_ms).c_str());
+	}
+	std::fflush(stdout);
+}
+
+// monitor, logs: the stream after the reply, one line each, until the host ends it (logs
+// without -f) or the operator presses Ctrl-C.
+int follow(int fd, std::string& pending, bool json) {
+	std::string line;
+	while (read_line(fd, pending, line)) {
+		if (json) {
+			std::cout << line << "\n" << std::flush;
+			continue;
+		}
+		protocol::StreamLine item;
+		std::string error;
+		if (!protocol::parse(line, item, error)) {
+			std::cerr << "mm-pyhost: a stream line mm-pyhost does not understand: " << error << "\n";
+			return kRefused;
+		}
+		if (item.dropped) {
+			std::cout << "... " << item.dropped << " lines dropped (this terminal did not keep up)\n";
+		}
+		if (item.kind == "log") {
+			std::cout << clock_time(item.time_ms) << "  " << item.text << "\n";
+		} else if (!item.kind.empty()) {
+			std::printf("%s  %-3s  %-32s %.6f\n", clock_time(item.time_ms, true).c_str(), item.kind.c_str(),
+			            item.channel.c_str(), item.value);
+		}
+		std::cout << std::flush;
+	}
+	return kDone;
+}
+
+// restart: the host answers and exits; MIDIMonster starts a new one, which answers in turn.
+int restart(const Endpoint& endpoint, const protocol::OperatorReply& reply, int64_t old_pid, bool json) {
+	auto started = std::chrono::steady_clock::now();
+	while (std::chrono::steady_clock::now() - started < std::chrono::seconds(20)) {
+		protocol::OperatorReply now;
+		std::string error;
+		if (ask(endpoint, {"status", {}}, now, error) && now.status && now.status->host_pid != old_pid &&
+		    now.status->state == "up") {
+			auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+			if (json) {
+				std::cout << "{\"ok\":true,\"old_host_pid\":" << old_pid << ",\"host_pid\":" << now.status->host_pid
+				          << "}\n";
+			} else {
+				std::cout << endpoint.instance << ": restarted: host pid " << old_pid << " -> " << now.status->host_pid
+				          << " (" << ms.count() << " ms)\n";
+			}
+			return kDone;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	std::cerr << "mm-pyhost: " << endpoint.instance << ": " << reply.message
+	          << "; but no new host answered within 20 s (MIDIMonster's log says why)\n";
+	return kRefused;
+}
+
+int list(bool json) {
+	auto all = running();
+	if (json) {
+		std::string out = "[";
+		for (const auto& [endpoint, status] : all) {
+			protocol::OperatorReply one;
+			one.status = status;
+			std::string line;
+			protocol::encode(line, one);
+			line.pop_back();
+			out += (out.size() > 1 ? "," : "") + line;
+		}
+		std::cout << out << "]\n";
+		return kDone;
+	}
+	if (all.empty()) {
+		std::cout << "no python instance runs (no MIDIMonster with one on this machine, for this user)\n";
+		return kDone;
+	}
+	std::printf("%-9s %-16s %-7s %-9s %-10s %-8s %-8s %s\n", "CORE PID", "INSTANCE", "MODE", "HOST PID", "STATE",
+	            "UPTIME", "PYTHON", "MODULES");
+	for (const auto& [endpoint, s] : all) {
+		std::printf("%-9lld %-16s %-7s %-9lld %-10s %-8s %-8s %s\n", static_cast<long long>(s.core_pid),
+		            s.instance.c_str(), s.mode.c_str(), static_cast<long long>(s.host_pid), s.state.c_str(),
+		            duration(s.uptime_ms).c_str(), s.python.c_str(), joined(s.modules).c_str());
+	}
+	std::fflush(stdout);
+	return kDone;
+}
+
+}  // namespace
+
+bool is_operator_command(const char* word) {
+	for (const char* command : {"list", "status", "values", "inject", "reload", "restart", "monitor", "logs"}) {
+		if (std::strcmp(word, command) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int run_operator_command(int argc, char** argv) {
+	std::string command = argv[1];
+	std::vector<std::string> words;
+	bool json = false;
+	for (int i = 2; i < argc; i++) {
+		if (std::strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else {
+			words.emplace_back(argv[i]);
+		}
+	}
+	size_t least = command == "list" ? 0 : command == "inject" ? 3 : 1;
+	size_t most = command == "list" ? 0 : command == "values" || command == "monitor" || command == "logs" ? 2 : least;
+	if (command == "logs" && words.size() == 2 && words[1] != "-f") {
+		most = 1;
+	}
+	if (words.size() < least || words.size() > most) {
+		std::cerr << protocol::host_usage();
+		return kUsage;
+	}
+	if (command == "list") {
+		return list(json);
+	}
+	std::optional<Endpoint> endpoint = pick(words[0]);
+	if (!endpoint) {
+		return kNoInstance;
+	}
+	protocol::OperatorRequest request{command, std::vector<std::string>(words.begin() + 1, words.end())};
+	protocol::OperatorReply reply;
+	std::string error;
+	int64_t old_pid = 0;
+	if (command == "restart") {
+		protocol::OperatorReply before;
+		if (ask(*endpoint, {"status", {}}, before, error) && before.status) {
+			old_pid = before.status->host_pid;
+		}
+	}
+	int fd = connect_to(*endpoint, request, error);
+	std::string pending;
+	if (fd < 0 || !read_reply(fd, pending, reply, error)) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		std::cerr << "mm-pyhost: cannot reach " << endpoint->instance << " of MIDIMonster pid " << endpoint->core_pid
+		          << ": " << error << "\n";
+		return kNoInstance;
+	}
+	if (reply.ok && (command == "monitor" || command == "logs")) {
+		int status = follow(fd, pending, json);
+		close(fd);
+		return status;
+	}
+	close(fd);
+	if (reply.ok && command == "restart") {
+		return restart(*endpoint, reply, old_pid, json);
+	}
+	if (json) {
+		std::string line;
+		protocol::encode(line, reply);
+		std::cout << line;
+	} else if (!reply.ok) {
+		std::cerr << "mm-pyhost: " << endpoint->instance << ": " << reply.error << "\n";
+	} else if (reply.status) {
+		print_status(*reply.status);
+	} else if (reply.values) {
+		print_values(reply);
+	} else {
+		std::cout << endpoint->instance << ": " << reply.message << "\n";
+	}
+	return reply.ok ? kDone : kRefused;
+}
+
+}  // namespace mmpy::host

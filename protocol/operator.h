@@ -1,0 +1,92 @@
+// The operator's control socket (docs/protocol.md, "The control socket"): the `mm-pyhost`
+// operator commands talk to each instance host this way. One request per connection, a line
+// of JSON each way; the host closes the connection after its reply, except that `monitor`
+// and `logs` go on with stream lines after it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "control.h"
+
+namespace mmpy::protocol {
+
+// Longest request or reply line either side accepts (the reply of `values` for the most
+// channels an instance may have fits: kMaxChannels rows of a few dozen bytes, names aside).
+inline constexpr size_t kMaxOperatorRequest = 64 * 1024;
+inline constexpr size_t kMaxOperatorReply = 32u << 20;
+
+// Each host's socket is <runtime folder>/control/<core pid>.<instance>.
+std::string control_socket_name(int64_t core_pid, const std::string& instance);
+
+// What an operator asks: `command` is status, values, inject, reload, restart, monitor or
+// logs; `args` its words (values, monitor: an optional pattern; inject: channel and value;
+// logs: "-f" to follow).
+struct OperatorRequest {
+	std::string command;
+	std::vector<std::string> args;
+};
+
+// An instance as its host sees it.
+struct InstanceStatus {
+	std::string instance;
+	int64_t core_pid = 0;
+	int64_t host_pid = 0;
+	std::string mode;     // "spawn" or "attach"
+	std::string state;    // "up" or "reloading"
+	uint64_t uptime_ms = 0;
+	std::string python;
+	std::vector<std::string> modules;  // the `module =` lines
+	std::string version_loaded;        // HH:MM:SS, when the running code was imported
+	uint64_t events = 0;               // input events handled
+	uint64_t intervals = 0;
+	uint64_t sockets = 0;              // manage()d
+	std::vector<TaskCount> tasks;      // the sequences running
+	uint64_t rss_kb = 0;
+	std::string last_error;            // the last exception's line, "" if none
+	uint64_t last_error_ms = 0;        // when (Unix time, ms)
+};
+
+// One channel's last values and when they came (core time, ms; 0: never).
+struct ChannelReport {
+	std::string name;
+	double input = 0;
+	uint64_t input_ms = 0;
+	double output = 0;
+	uint64_t output_ms = 0;
+
+	bool operator==(const ChannelReport&) const = default;
+};
+
+struct OperatorReply {
+	bool ok = true;
+	std::string error;    // !ok: what went wrong, for the operator
+	std::string message;  // ok: a line for the operator (inject, reload)
+	std::optional<InstanceStatus> status;
+	std::optional<std::vector<ChannelReport>> values;
+	uint64_t now_ms = 0;  // with values: the core's time now, to say how long ago each came
+};
+
+// After the reply of `monitor` or `logs`: one line per input, output or log line.
+struct StreamLine {
+	std::string kind;      // "in", "out" (monitor), "log" (logs); "" in a line that only says `dropped`
+	uint64_t time_ms = 0;  // when, Unix time (ms)
+	std::string channel;   // in, out
+	double value = 0;      // in, out
+	std::string text;      // log
+	uint64_t dropped = 0;  // lines the host dropped before the next one (the reader was slow)
+};
+
+// The line with its '\n'; false (nothing appended) if it would exceed its limit.
+bool encode(std::string& out, const OperatorRequest& m);
+bool encode(std::string& out, const OperatorReply& m);
+bool encode(std::string& out, const StreamLine& m);
+// One line without its '\n'; false with `error` saying why.
+bool parse(std::string_view line, OperatorRequest& m, std::string& error);
+bool parse(std::string_view line, OperatorReply& m, std::string& error);
+bool parse(std::string_view line, StreamLine& m, std::string& error);
+
+}  // namespace mmpy::protocol
