@@ -1,5 +1,7 @@
 #include "instance.h"
 
+#include <ctime>
+
 namespace mmpy::host {
 
 Instance::Instance(PythonRuntime& python, Scheduler& scheduler, Tasks& tasks, Watchdog& watchdog,
@@ -120,8 +122,12 @@ void Instance::call_handler(Channel& channel, uint32_t id, double value) {
 	if (channel.handler) {
 		PyObject* argument = PyFloat_FromDouble(value);
 		current_ = &channel;
+		timespec begin{}, end{};
+		clock_gettime(CLOCK_MONOTONIC, &begin);
 		PyObject* result =
 		    argument ? python_.call_one(channel.handler, argument, "the handler of channel", channel.name) : nullptr;
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		handler_times_.add(static_cast<uint64_t>((end.tv_sec - begin.tv_sec) * 1000000000LL + (end.tv_nsec - begin.tv_nsec)));
 		if (result && PyCoro_CheckExact(result)) {
 			// The key only matters when an older task may be cancelled.
 			PyObject* key = overlap_ == Tasks::Overlap::Cancel ? PyLong_FromUnsignedLong(id) : nullptr;

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "core_clock.h"
 #include "events.h"
+#include "handler_times.h"
 #include "python_runtime.h"
 #include "scheduler.h"
 #include "sinks.h"
@@ -64,6 +65,9 @@ public:
 
 	// The operator's `inject`: the channel's handler runs as if the core had delivered it.
 	void inject(uint32_t id, double value);
+
+	// How long channel handlers took (their synchronous part), for `mm-pyhost status`.
+	const HandlerTimes& handler_times() const { return handler_times_; }
 
 	// The operator's `monitor` sees every input and output through `tap` (nullptr: nobody).
 	void set_tap(EventTap* tap) { tap_ = tap; }
@@ -155,6 +159,7 @@ private:
 	std::vector<protocol::Event> pending_;
 	PyObject* cleanup_handler_ = nullptr;  // owned reference or nullptr
 	EventTap* tap_ = nullptr;
+	HandlerTimes handler_times_;
 };
 
 }  // namespace mmpy::host

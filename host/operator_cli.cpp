@@ -243,6 +243,10 @@ void print_status(const protocol::InstanceStatus& s) {
 	auto row = [](const char* label, const std::string& value) { std::printf("  %-16s%s\n", label, value.c_str()); };
 	row("modules", joined(s.modules) + (s.version_loaded.empty() ? "" : " (version of " + s.version_loaded + ")"));
 	row("events handled", std::to_string(s.events));
+	row("handler time", s.events == 0 ? std::string("-")
+	                                  : "p50 " + std::to_string(s.handler_p50_us) + " us, p99 " +
+	                                        std::to_string(s.handler_p99_us) + " us, max " +
+	                                        std::to_string(s.handler_max_us) + " us");
 	row("intervals", std::to_string(s.intervals));
 	row("sockets", std::to_string(s.sockets));
 	row("sequences", tasks.empty() ? "none" : joined(tasks));

@@ -148,6 +148,10 @@ protocol::OperatorReply OperatorDesk::status() const {
 	s.modules = code_.module_lines();
 	s.version_loaded = code_.version_time();
 	s.events = watchdog_.handled();
+	const HandlerTimes& times = instance_.handler_times();
+	s.handler_p50_us = times.percentile(50);
+	s.handler_p99_us = times.percentile(99);
+	s.handler_max_us = times.max_us();
 	s.intervals = scheduler_.intervals();
 	s.sockets = scheduler_.sockets();
 	s.tasks = tasks_();

@@ -38,6 +38,8 @@ json status_json(const InstanceStatus& s) {
 	        {"mode", s.mode},           {"state", s.state},           {"uptime_ms", s.uptime_ms},
 	        {"python", s.python},       {"modules", s.modules},       {"version_loaded", s.version_loaded},
 	        {"events", s.events},       {"intervals", s.intervals},   {"sockets", s.sockets},
+	        {"handler_p50_us", s.handler_p50_us}, {"handler_p99_us", s.handler_p99_us},
+	        {"handler_max_us", s.handler_max_us},
 	        {"tasks", tasks},           {"rss_kb", s.rss_kb},         {"last_error", s.last_error},
 	        {"last_error_ms", s.last_error_ms}};
 }
@@ -54,6 +56,9 @@ InstanceStatus status_of(const json& b) {
 	s.modules = strings(b, "modules", kMaxChannels);
 	s.version_loaded = name_field(b, "version_loaded");
 	s.events = whole_field<uint64_t>(b, "events");
+	s.handler_p50_us = whole_field<uint64_t>(b, "handler_p50_us");
+	s.handler_p99_us = whole_field<uint64_t>(b, "handler_p99_us");
+	s.handler_max_us = whole_field<uint64_t>(b, "handler_max_us");
 	s.intervals = whole_field<uint64_t>(b, "intervals");
 	s.sockets = whole_field<uint64_t>(b, "sockets");
 	for (auto& [name, count] : pairs<std::string, uint64_t>(b, "tasks", text, [](const json& v) {

@@ -42,6 +42,9 @@ struct InstanceStatus {
 	std::vector<std::string> modules;  // the `module =` lines
 	std::string version_loaded;        // HH:MM:SS, when the running code was imported
 	uint64_t events = 0;               // input events handled
+	uint64_t handler_p50_us = 0;       // channel handlers' time (their synchronous part)
+	uint64_t handler_p99_us = 0;
+	uint64_t handler_max_us = 0;
 	uint64_t intervals = 0;
 	uint64_t sockets = 0;              // manage()d
 	std::vector<TaskCount> tasks;      // the sequences running

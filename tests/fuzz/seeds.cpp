@@ -218,7 +218,8 @@ void operator_seeds() {
 	seed("request-inject", 0, std::exchange(line, {}));
 	OperatorReply status;
 	status.status = InstanceStatus{"py1", 1234, 1240, "spawn", "up", 62000, "3.11.2", {"show", "lib/x.py"},
-	                               "14:05:10", 12345, 2, 1, {{"show.chase", 2}}, 24576, "the handler of channel show.go: ValueError: no", 1700000000000};
+	                               "14:05:10", 12345, 12, 40, 300, 2, 1, {{"show.chase", 2}}, 24576,
+	                               "the handler of channel show.go: ValueError: no", 1700000000000};
 	encode(line, status);
 	seed("reply-status", 1, std::exchange(line, {}));
 	OperatorReply values;

@@ -329,3 +329,28 @@ TEST_CASE("operator: monitor streams inputs and outputs, and a reader that never
 	close(stuck);
 	CHECK(watched.stop() == 0);
 }
+
+TEST_CASE("operator: status tells how long the handlers take", "[python][operator]") {
+	Runtime runtime;
+	CoreProcess core(kConfig, {{"show.py", "import midimonster, time\ndef on_in(value):\n"
+	                                       "    time.sleep(0.05 if value > 0.9 else 0)\n"
+	                                       "    midimonster.output('out', value)\n"}},
+	                 runtime.core());
+	REQUIRE(core.wait_started());
+	for (int i = 0; i < 20; i++) {
+		core.inject("t.in", 0.5);
+		next_value(core, "t.out");
+	}
+	core.inject("t.in", 1.0);
+	next_value(core, "t.out");
+	Command status = run(runtime, {"status", "py1", "--json"});
+	auto s = nlohmann::json::parse(status.out)["status"];
+	INFO(status.out);
+	CHECK(s["events"] == 21);
+	CHECK(s["handler_p50_us"].get<uint64_t>() < 20000);
+	CHECK(s["handler_max_us"].get<uint64_t>() >= 50000);
+	CHECK(s["handler_p99_us"].get<uint64_t>() <= s["handler_max_us"].get<uint64_t>());
+	Command text = run(runtime, {"status", "py1"});
+	CHECK(text.out.find("  handler time    p50 ") != std::string::npos);
+	CHECK(core.stop() == 0);
+}
