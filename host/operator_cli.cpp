@@ -138,7 +138,12 @@ bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, pro
 	return ok;
 }
 
-// The instances whose hosts answer, with their status.
+bool core_alive(int64_t pid) {
+	return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+// The instances whose hosts answer, with their status. A socket left by a host that was
+// killed, of a MIDIMonster that has ended, is removed on the way.
 std::vector<std::pair<Endpoint, protocol::InstanceStatus>> running() {
 	std::vector<std::pair<Endpoint, protocol::InstanceStatus>> found;
 	for (const Endpoint& endpoint : endpoints()) {
@@ -146,6 +151,8 @@ std::vector<std::pair<Endpoint, protocol::InstanceStatus>> running() {
 		std::string error;
 		if (ask(endpoint, {"status", {}}, reply, error) && reply.ok && reply.status) {
 			found.emplace_back(endpoint, *reply.status);
+		} else if (!core_alive(endpoint.core_pid)) {
+			unlink(endpoint.path.c_str());
 		}
 	}
 	return found;
@@ -204,7 +211,7 @@ std::optional<Endpoint> pick(const std::string& target) {
 	std::vector<Endpoint> all = endpoints();
 	std::vector<Endpoint> live;
 	for (const Endpoint& endpoint : all) {
-		if (kill(static_cast<pid_t>(endpoint.core_pid), 0) == 0 || errno == EPERM) {
+		if (core_alive(endpoint.core_pid)) {
 			live.push_back(endpoint);
 		}
 	}

@@ -354,3 +354,33 @@ TEST_CASE("operator: status tells how long the handlers take", "[python][operato
 	CHECK(text.out.find("  handler time    p50 ") != std::string::npos);
 	CHECK(core.stop() == 0);
 }
+
+TEST_CASE("operator: a socket left by a killed host of an ended MIDIMonster is not listed, and goes", "[python][operator]") {
+	Runtime runtime;
+	CoreProcess core(kConfig, {{"show.py", kShow}}, runtime.core());
+	REQUIRE(core.wait_started());
+	pid_t dead = fork();
+	if (dead == 0) {
+		_exit(0);
+	}
+	REQUIRE(waitpid(dead, nullptr, 0) == dead);
+	std::string stale = runtime.dir.path() + "/mm-pyhost/control/" + std::to_string(dead) + ".ghost";
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	sockaddr_un address{};
+	address.sun_family = AF_UNIX;
+	std::strncpy(address.sun_path, stale.c_str(), sizeof(address.sun_path) - 1);
+	REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+	close(fd);  // the file stays, nobody listens: as after kill -9 of a host and its core
+
+	Command list = run(runtime, {"list"});
+	INFO(list.out << list.err);
+	CHECK(list.status == 0);
+	CHECK(list.out.find("ghost") == std::string::npos);
+	CHECK(list.out.find(" py1 ") != std::string::npos);
+	CHECK(access(stale.c_str(), F_OK) != 0);
+	Command ghost = run(runtime, {"status", "ghost"});
+	CHECK(ghost.status == 3);
+	CHECK(ghost.err == "mm-pyhost: no instance ghost; running: py1 in MIDIMonster pid " +
+	                       std::to_string(core.process().pid()) + "\n");
+	CHECK(core.stop() == 0);
+}
