@@ -11,7 +11,9 @@
 
 namespace mmpy::host {
 
-struct ControlServer::Client {
+// Owned by the server's set until its handle has closed, and by each write under way; a
+// libuv callback recovers its owner with shared_from_this().
+struct ControlServer::Client : std::enable_shared_from_this<Client> {
 	ControlServer* owner;
 	uv_pipe_t pipe{};
 	std::string in;
@@ -142,17 +144,8 @@ void ControlServer::on_connection(uv_stream_t* server, int status) {
 		    *buf = uv_buf_init(c->buffer, sizeof(c->buffer));
 	    },
 	    [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
-		    auto* c = static_cast<Client*>(stream->data);
-		    ControlServer* owner = c->owner;
-		    std::shared_ptr<Client> client;
-		    for (const auto& candidate : owner->clients_) {
-			    if (candidate.get() == c) {
-				    client = candidate;
-			    }
-		    }
-		    if (!client) {
-			    return;
-		    }
+		    std::shared_ptr<Client> client = static_cast<Client*>(stream->data)->shared_from_this();
+		    ControlServer* owner = client->owner;
 		    if (n < 0) {
 			    // The end of the stream is the end of a request written without its newline;
 			    // after a request, the operator has gone (Ctrl-C on monitor).
@@ -223,14 +216,8 @@ bool ControlServer::send_line(const std::shared_ptr<Client>& client, std::string
 	                  [](uv_write_t* request, int status) {
 		                  auto* done = static_cast<Write*>(request->data);
 		                  auto* c = static_cast<Client*>(request->handle->data);
-		                  ControlServer* owner = c->owner;
 		                  if (done->then_end || status < 0) {
-			                  for (const auto& candidate : owner->clients_) {
-				                  if (candidate.get() == c) {
-					                  owner->end(candidate);
-					                  break;
-				                  }
-			                  }
+			                  c->owner->end(c->shared_from_this());
 		                  }
 		                  delete done;
 	                  });
@@ -249,13 +236,7 @@ void ControlServer::end(const std::shared_ptr<Client>& client) {
 	client->closing = true;
 	uv_close(reinterpret_cast<uv_handle_t*>(&client->pipe), [](uv_handle_t* handle) {
 		auto* c = static_cast<Client*>(handle->data);
-		ControlServer* owner = c->owner;
-		for (auto it = owner->clients_.begin(); it != owner->clients_.end(); ++it) {
-			if (it->get() == c) {
-				owner->clients_.erase(it);  // the last reference unless a reply is being written
-				break;
-			}
-		}
+		c->owner->clients_.erase(c->shared_from_this());  // the last reference unless a write is under way
 	});
 }
 

@@ -43,12 +43,7 @@ void Instance::start(const protocol::Start& start) {
 			channels_[id].output = value;
 		}
 	}
-	// What cannot be found is said once, here.
-	for (const Unresolved& miss : resolve_handlers()) {
-		log_.log(0, miss.channel.empty() ? miss.error
-		                                 : "channel " + miss.channel + " has no handler: " + miss.error +
-		                                       "; its events are ignored");
-	}
+	log_unresolved(resolve_handlers());
 	started_ = true;
 	// Values output() set at import time become the show's initial events; a restarted
 	// host's shim has them already.
@@ -87,6 +82,14 @@ std::vector<Instance::Unresolved> Instance::resolve_handlers() {
 	}
 	Py_XDECREF(fallback);
 	return unresolved;
+}
+
+void Instance::log_unresolved(const std::vector<Unresolved>& misses) {
+	for (const Unresolved& miss : misses) {
+		log_.log(0, miss.channel.empty() ? miss.error
+		                                 : "channel " + miss.channel + " has no handler: " + miss.error +
+		                                       "; its events are ignored");
+	}
 }
 
 std::vector<std::string> Instance::drop_handlers() {

@@ -96,6 +96,8 @@ public:
 	// Finds every channel's handler anew: module.function for dotted names, the
 	// default-handler for plain ones. What lacks one, with why.
 	std::vector<Unresolved> resolve_handlers();
+	// Says each of them once, in the log.
+	void log_unresolved(const std::vector<Unresolved>& misses);
 
 	// Drops every channel's handler; returns the names of the channels that had one.
 	std::vector<std::string> drop_handlers();

@@ -88,6 +88,18 @@ PyObject* without_loader_frames(PyObject* trace) {
 	return trace;
 }
 
+// "ValueError: bad show file": an exception's type and message (only the type if it has no
+// message), for a one-line summary. Clears what making it may have raised.
+std::string type_and_message(PyObject* type, PyObject* value) {
+	PyObject* text = value ? PyObject_Str(value) : nullptr;
+	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
+	std::string line = std::string(type ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "error") +
+	                   (message && *message ? std::string(": ") + message : std::string());
+	Py_XDECREF(text);
+	PyErr_Clear();
+	return line;
+}
+
 // " (show.py, line 5)": the innermost frame of `trace` in a file, relative to the
 // configuration's folder (the working directory); empty if there is none.
 std::string where_raised(PyObject* trace) {
@@ -232,12 +244,7 @@ bool PythonRuntime::import_module(const std::string& value, std::string& error) 
 	PyObject *type, *exc, *trace;
 	PyErr_Fetch(&type, &exc, &trace);
 	PyErr_NormalizeException(&type, &exc, &trace);
-	PyObject* text = exc ? PyObject_Str(exc) : nullptr;
-	const char* name = type ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "error";
-	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
-	error = "failed to import module '" + value + "': " + name + (message && *message ? std::string(": ") + message : "");
-	Py_XDECREF(text);
-	PyErr_Clear();
+	error = "failed to import module '" + value + "': " + type_and_message(type, exc);
 	if (is_path) {
 		trace = without_loader_frames(trace);
 		if (exc) {
@@ -339,14 +346,9 @@ void PythonRuntime::report_exception(const std::string& context) {
 	}
 	PyObject *type, *value, *trace;
 	PyErr_Fetch(&type, &value, &trace);
-	PyObject* text = value ? PyObject_Str(value) : nullptr;
-	const char* message = text ? PyUnicode_AsUTF8(text) : nullptr;
-	last_error_ = (context.empty() ? std::string() : context + ": ") +
-	              (type ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "error") +
-	              (message && *message ? std::string(": ") + message : std::string());
+	PyErr_NormalizeException(&type, &value, &trace);
+	last_error_ = (context.empty() ? std::string() : context + ": ") + type_and_message(type, value);
 	last_error_ms_ = static_cast<uint64_t>(time(nullptr)) * 1000;
-	Py_XDECREF(text);
-	PyErr_Clear();
 	PyErr_Restore(type, value, trace);
 	PyErr_PrintEx(0);
 	flush_streams();

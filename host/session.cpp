@@ -352,18 +352,18 @@ void Session::teardown() {
 }
 
 // The shim names these if this host dies (protocol::Tasks); more names than the message
-// carries are counted in `others`.
+// carries are counted in `others`. The whole set is kept for `mm-pyhost status`.
 void Session::report_tasks(const std::vector<std::pair<std::string, uint64_t>>& running) {
 	running_.clear();
 	for (const auto& [name, count] : running) {
 		running_.push_back({name, count});
 	}
 	protocol::Tasks message;
-	for (const auto& [name, count] : running) {
-		if (message.running.size() < protocol::kMaxTaskNames && name.size() <= protocol::kMaxNameLength) {
-			message.running.push_back({name, count});
+	for (const protocol::TaskCount& task : running_) {
+		if (message.running.size() < protocol::kMaxTaskNames && task.name.size() <= protocol::kMaxNameLength) {
+			message.running.push_back(task);
 		} else {
-			message.others += count;
+			message.others += task.count;
 		}
 	}
 	if (!connection_.closed() && protocol::encode(out_, message)) {

@@ -259,9 +259,7 @@ void ShowCode::go_back(const std::string& problem) {
 		call_method("keep", Py_None);
 		Py_CLEAR(previous_);
 		if (again) {
-			for (const Instance::Unresolved& miss : misses) {
-				log_.log(0, miss.channel.empty() ? miss.error : "channel " + miss.channel + " has no handler: " + miss.error);
-			}
+			instance_.log_unresolved(misses);
 			finish(false, "reload failed: " + problem_ + "; going back to the version of " + version_time() +
 			       " failed too: " + *again + "; the channels without a handler ignore their events until the next reload");
 			return;
@@ -370,8 +368,7 @@ void ShowCode::rewatch() {
 			++it;
 			continue;
 		}
-		uv_close(reinterpret_cast<uv_handle_t*>(&it->second->handle),
-		         [](uv_handle_t* handle) { delete static_cast<Watch*>(handle->data); });
+		close_watch(it->second);
 		it = watches_.erase(it);
 	}
 	for (auto& [folder, names] : wanted) {
@@ -387,12 +384,17 @@ void ShowCode::rewatch() {
 		if (status != 0) {
 			log_.log(0, "reload = on-save: cannot watch " + folder + " (" + uv_strerror(status) +
 			                "); saves there do not reload");
-			uv_close(reinterpret_cast<uv_handle_t*>(&watch->handle),
-			         [](uv_handle_t* handle) { delete static_cast<Watch*>(handle->data); });
+			close_watch(watch);
 			continue;
 		}
 		watches_[folder] = watch;
 	}
+}
+
+// The watch goes with its handle, once libuv has closed it.
+void ShowCode::close_watch(Watch* watch) {
+	uv_close(reinterpret_cast<uv_handle_t*>(&watch->handle),
+	         [](uv_handle_t* handle) { delete static_cast<Watch*>(handle->data); });
 }
 
 void ShowCode::on_file_event(uv_fs_event_t* handle, const char* filename, int, int status) {
@@ -417,8 +419,7 @@ void ShowCode::abandon() {
 		uv_timer_stop(&step_timer_);
 	}
 	for (auto& [folder, watch] : watches_) {
-		uv_close(reinterpret_cast<uv_handle_t*>(&watch->handle),
-		         [](uv_handle_t* handle) { delete static_cast<Watch*>(handle->data); });
+		close_watch(watch);
 	}
 	watches_.clear();
 	instance_.set_reloading(false);

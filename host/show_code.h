@@ -92,6 +92,7 @@ private:
 	std::vector<std::string> files() const;
 	std::string relative(const std::string& path) const;
 	void rewatch();
+	static void close_watch(Watch* watch);
 	static void on_file_event(uv_fs_event_t* handle, const char* filename, int events, int status);
 	static void on_settled(uv_timer_t* handle);
 	static void on_step(uv_timer_t* handle);

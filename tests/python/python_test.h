@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -94,6 +95,18 @@ inline int connect_unix(const std::string& path) {
 	std::strcpy(address.sun_path, path.c_str());
 	REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
 	return fd;
+}
+
+// A listener-less socket file: connect() to it is refused.
+inline void make_dead_socket(const std::string& path) {
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	REQUIRE(fd >= 0);
+	sockaddr_un address{};
+	address.sun_family = AF_UNIX;
+	REQUIRE(path.size() < sizeof(address.sun_path));
+	path.copy(address.sun_path, path.size());
+	REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+	close(fd);  // the file stays, nobody listens
 }
 
 // Asserts a log line containing `text` arrives, showing the transcript if it does not.

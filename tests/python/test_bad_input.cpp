@@ -13,18 +13,6 @@ using namespace mmpy::test;
 
 namespace {
 
-// A listener-less socket file: connect() to it is refused.
-void make_dead_socket(const std::string& path) {
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	REQUIRE(fd >= 0);
-	sockaddr_un address{};
-	address.sun_family = AF_UNIX;
-	REQUIRE(path.size() < sizeof(address.sun_path));
-	path.copy(address.sun_path, path.size());
-	REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-	close(fd);  // the file stays, nobody listens
-}
-
 // A module whose `ok` handler proves the instance still works after something failed.
 const char* kWorkingModule = R"(
 import midimonster

@@ -365,12 +365,7 @@ TEST_CASE("operator: a socket left by a killed host of an ended MIDIMonster is n
 	}
 	REQUIRE(waitpid(dead, nullptr, 0) == dead);
 	std::string stale = runtime.dir.path() + "/mm-pyhost/control/" + std::to_string(dead) + ".ghost";
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	sockaddr_un address{};
-	address.sun_family = AF_UNIX;
-	std::strncpy(address.sun_path, stale.c_str(), sizeof(address.sun_path) - 1);
-	REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-	close(fd);  // the file stays, nobody listens: as after kill -9 of a host and its core
+	make_dead_socket(stale);  // as after kill -9 of a host and its core
 
 	Command list = run(runtime, {"list"});
 	INFO(list.out << list.err);
