@@ -7,6 +7,7 @@
 //   mm-pyhost restart INSTANCE [--json]
 //   mm-pyhost monitor INSTANCE [PATTERN] [--json]
 //   mm-pyhost logs INSTANCE [-f] [--json]
+//   mm-pyhost console INSTANCE
 // Each talks to the instance hosts' control sockets (host/control_server.h). Exit status:
 // 0 done, 1 the host refused or the reload failed, 2 wrong usage, 3 no such instance.
 #include "operator_cli.h"
@@ -29,6 +30,8 @@
 #include <tuple>
 #include <vector>
 
+#include "console_client.h"
+#include "control_client.h"
 #include "host_command.h"
 #include "operator.h"
 #include "runtime_dir.h"
@@ -39,108 +42,6 @@ namespace {
 
 enum Exit { kDone = 0, kRefused = 1, kUsage = 2, kNoInstance = 3 };
 
-
-// One instance host's control socket.
-struct Endpoint {
-	int64_t core_pid = 0;
-	std::string instance;
-	std::string path;
-};
-
-std::vector<Endpoint> endpoints() {
-	std::vector<Endpoint> found;
-	std::string folder = control_folder();
-	DIR* dir = opendir(folder.c_str());
-	if (!dir) {
-		return found;
-	}
-	while (dirent* entry = readdir(dir)) {
-		std::string name = entry->d_name;
-		size_t dot = name.find('.');
-		if (dot == std::string::npos || dot == 0 || !std::all_of(name.begin(), name.begin() + dot, ::isdigit)) {
-			continue;
-		}
-		found.push_back({std::atoll(name.substr(0, dot).c_str()), name.substr(dot + 1), folder + "/" + name});
-	}
-	closedir(dir);
-	std::sort(found.begin(), found.end(), [](const Endpoint& a, const Endpoint& b) {
-		return std::tie(a.core_pid, a.instance) < std::tie(b.core_pid, b.instance);
-	});
-	return found;
-}
-
-// A connection to a host, its request sent; -1 with `error` if the host cannot be reached.
-int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& request, std::string& error) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	sockaddr_un address{};
-	address.sun_family = AF_UNIX;
-	if (fd < 0 || endpoint.path.size() >= sizeof(address.sun_path)) {
-		error = "cannot reach " + endpoint.path;
-		if (fd >= 0) {
-			close(fd);
-		}
-		return false;
-	}
-	std::memcpy(address.sun_path, endpoint.path.c_str(), endpoint.path.size() + 1);
-	// A reload answers once it is done: its steps are bounded by a few seconds each.
-	timeval patience{30, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
-	std::string line;
-	protocol::encode(line, request);
-	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-	    write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-		error = std::string(std::strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-// Reads one line from `fd` into `line` (without '\n'), keeping what follows in `pending`.
-bool read_line(int fd, std::string& pending, std::string& line) {
-	char buffer[65536];
-	size_t newline;
-	while ((newline = pending.find('\n')) == std::string::npos) {
-		ssize_t got = read(fd, buffer, sizeof(buffer));
-		if (got <= 0 || pending.size() > protocol::kMaxOperatorReply) {
-			return false;
-		}
-		pending.append(buffer, static_cast<size_t>(got));
-	}
-	line = pending.substr(0, newline);
-	pending.erase(0, newline + 1);
-	return true;
-}
-
-bool read_reply(int fd, std::string& pending, protocol::OperatorReply& reply, std::string& error) {
-	std::string line;
-	if (!read_line(fd, pending, line)) {
-		error = "the host closed the connection without an answer";
-		return false;
-	}
-	if (!protocol::parse(line, reply, error)) {
-		error = "a reply mm-pyhost does not understand: " + error;
-		return false;
-	}
-	return true;
-}
-
-// Sends `request` and reads the reply; false with `error` if the host cannot be reached.
-bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, protocol::OperatorReply& reply,
-         std::string& error) {
-	int fd = connect_to(endpoint, request, error);
-	if (fd < 0) {
-		return false;
-	}
-	std::string pending;
-	bool ok = read_reply(fd, pending, reply, error);
-	close(fd);
-	return ok;
-}
-
-bool core_alive(int64_t pid) {
-	return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
 
 // The instances whose hosts answer, with their status. A socket left by a host that was
 // killed, of a MIDIMonster that has ended, is removed on the way.
@@ -366,7 +267,7 @@ int list(bool json) {
 }  // namespace
 
 bool is_operator_command(const char* word) {
-	for (const char* command : {"list", "status", "values", "inject", "reload", "restart", "monitor", "logs"}) {
+	for (const char* command : {"list", "status", "values", "inject", "reload", "restart", "monitor", "logs", "console"}) {
 		if (std::strcmp(word, command) == 0) {
 			return true;
 		}
@@ -420,6 +321,11 @@ int run_operator_command(int argc, char** argv) {
 		std::cerr << "mm-pyhost: cannot reach " << endpoint->instance << " of MIDIMonster pid " << endpoint->core_pid
 		          << ": " << error << "\n";
 		return kNoInstance;
+	}
+	if (reply.ok && command == "console") {
+		int status = run_console(fd, std::move(pending), reply);
+		close(fd);
+		return status;
 	}
 	if (reply.ok && (command == "monitor" || command == "logs")) {
 		int status = follow(fd, pending, json);

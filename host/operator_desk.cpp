@@ -68,9 +68,15 @@ void OperatorDesk::handle(const protocol::OperatorRequest& request,
 		monitor(request.args, replier);
 	} else if (request.command == "logs") {
 		logs(request.args, replier);
+	} else if (request.command == "console") {
+		if (!instance_.started()) {
+			replier->answer(refusal(identity_.instance + " has not started its show yet"));
+		} else {
+			console_.open(status(), replier);
+		}
 	} else {
 		replier->answer(refusal("unknown command '" + request.command +
-		                        "' (known: status, values, inject, reload, restart, monitor, logs)"));
+		                        "' (known: status, values, inject, reload, restart, monitor, logs, console)"));
 	}
 }
 

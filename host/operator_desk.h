@@ -1,6 +1,6 @@
 // What the operator's commands get from a running host (ControlServer's requests):
-// `status`, `values`, `inject`, `reload`, `restart`, `monitor` and `logs`, answered from the
-// session's parts. It keeps the instance's recent log lines for `logs`, and watches inputs
+// `status`, `values`, `inject`, `reload`, `restart`, `monitor`, `logs` and `console`, answered
+// from the session's parts. It keeps the instance's recent log lines for `logs`, and watches inputs
 // and outputs (EventTap) only while someone monitors.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "console.h"
 #include "control_server.h"
 #include "instance.h"
 #include "python_runtime.h"
@@ -36,9 +37,9 @@ public:
 	using RunningTasks = std::function<std::vector<protocol::TaskCount>()>;
 
 	OperatorDesk(Instance& instance, ShowCode& code, PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog,
-	             RunningTasks tasks, std::function<void()> restart)
+	             LogSink& log, RunningTasks tasks, std::function<void()> restart)
 	    : instance_(instance), code_(code), python_(python), scheduler_(scheduler), watchdog_(watchdog),
-	      tasks_(std::move(tasks)), restart_(std::move(restart)) {}
+	      tasks_(std::move(tasks)), restart_(std::move(restart)), console_(python, code, log) {}
 
 	void set_identity(Identity identity);
 
@@ -46,6 +47,9 @@ public:
 
 	// A line of the instance's log (Session::log): kept for `logs`, sent to who follows.
 	void logged(std::string_view text);
+
+	// Before Python stops.
+	void close() { console_.close(); }
 
 private:
 	struct Watcher {
@@ -72,6 +76,7 @@ private:
 	std::deque<protocol::StreamLine> log_;  // the last kLogLines
 	std::vector<Watcher> monitors_;
 	std::vector<Watcher> followers_;        // logs -f
+	Console console_;
 };
 
 }  // namespace mmpy::host

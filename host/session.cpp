@@ -49,7 +49,7 @@ Session::Session(uv_loop_t* loop)
 	                  }
                   }),
       options_(show_code_, instance_, watchdog_, *this),
-      desk_(instance_, show_code_, python_, scheduler_, watchdog_, [this] { return running_; },
+      desk_(instance_, show_code_, python_, scheduler_, watchdog_, *this, [this] { return running_; },
             [this] { terminate("restarted by the operator"); }),
       control_(loop, [this](const protocol::OperatorRequest& request, std::shared_ptr<ControlServer::Replier> replier) {
 	      desk_.handle(request, replier);
@@ -68,6 +68,7 @@ bool Session::open(int fd, std::string& error) {
 void Session::run() {
 	event_loop_.run(tasks_, *this, [this] { return phase_ == Phase::Finished; });
 	instance_.release();
+	desk_.close();
 	show_code_.close();
 	kept_state_.close();
 	tasks_.close();

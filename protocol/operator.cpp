@@ -1,5 +1,7 @@
 #include "operator.h"
 
+#include <csignal>
+
 #include "json_fields.h"
 
 namespace mmpy::protocol {
@@ -78,6 +80,10 @@ InstanceStatus status_of(const json& b) {
 
 }  // namespace
 
+int console_interrupt_signal() {
+	return SIGRTMIN + 3;
+}
+
 std::string control_socket_name(int64_t core_pid, const std::string& instance) {
 	return std::to_string(core_pid) + "." + instance;
 }
@@ -105,6 +111,12 @@ bool encode(std::string& out, const OperatorReply& m) {
 		body["values"] = rows;
 		body["now_ms"] = m.now_ms;
 	}
+	if (m.more) {
+		body["more"] = true;
+	}
+	if (m.matches) {
+		body["matches"] = *m.matches;
+	}
 	return append_line(out, body, kMaxOperatorReply);
 }
 
@@ -116,11 +128,6 @@ bool parse(std::string_view line, OperatorRequest& m, std::string& error) {
 	return parse_object(line, error, [&](const json& b) {
 		m.command = name_field(b, "command");
 		m.args = strings(b, "args", 8);
-		for (const std::string& arg : m.args) {
-			if (arg.size() > kMaxNameLength) {
-				throw std::length_error("an argument longer than " + std::to_string(kMaxNameLength) + " bytes");
-			}
-		}
 	});
 }
 
@@ -166,6 +173,12 @@ bool parse(std::string_view line, OperatorReply& m, std::string& error) {
 				m.values->push_back(std::move(v));
 			}
 			m.now_ms = whole_field<uint64_t>(b, "now_ms");
+		}
+		if (b.contains("more")) {
+			m.more = b.at("more").get<bool>();
+		}
+		if (b.contains("matches")) {
+			m.matches = strings(b, "matches", kMaxCompletions);
 		}
 	});
 }

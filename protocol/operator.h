@@ -18,13 +18,17 @@ namespace mmpy::protocol {
 // channels an instance may have fits: kMaxChannels rows of a few dozen bytes, names aside).
 inline constexpr size_t kMaxOperatorRequest = 64 * 1024;
 inline constexpr size_t kMaxOperatorReply = 32u << 20;
+// Most completions one console `complete` answers (the host sends the first ones, sorted).
+inline constexpr size_t kMaxCompletions = 1000;
 
 // Each host's socket is <runtime folder>/control/<core pid>.<instance>.
 std::string control_socket_name(int64_t core_pid, const std::string& instance);
 
-// What an operator asks: `command` is status, values, inject, reload, restart, monitor or
-// logs; `args` its words (values, monitor: an optional pattern; inject: channel and value;
-// logs: "-f" to follow).
+// What an operator asks: `command` is status, values, inject, reload, restart, monitor,
+// logs or console; `args` its words (values, monitor: an optional pattern; inject: channel
+// and value; logs: "-f" to follow). After the reply of `console`, the connection carries the
+// console's requests: `run` [source] (the statement typed so far, lines joined by '\n') and
+// `complete` [text].
 struct OperatorRequest {
 	std::string command;
 	std::vector<std::string> args;
@@ -71,7 +75,16 @@ struct OperatorReply {
 	std::optional<InstanceStatus> status;
 	std::optional<std::vector<ChannelReport>> values;
 	uint64_t now_ms = 0;  // with values: the core's time now, to say how long ago each came
+	// console `run`: the source is not a whole statement yet (the prompt becomes "... ");
+	// otherwise it ran and `message` is what it printed, its value or its traceback.
+	bool more = false;
+	std::optional<std::vector<std::string>> matches;  // console `complete`
 };
+
+// Sent by `mm-pyhost console` to the host's process when the operator presses Ctrl-C: the
+// console statement running in the host raises KeyboardInterrupt (an awaited one is cancelled).
+// Nothing else in the host reacts to it.
+int console_interrupt_signal();
 
 // After the reply of `monitor` or `logs`: one line per input, output or log line.
 struct StreamLine {

@@ -18,17 +18,6 @@ using namespace mmpy::test;
 
 namespace {
 
-// A runtime folder for one test: the core (and so its hosts) and the commands share it.
-struct Runtime {
-	TempDir dir;
-	std::map<std::string, std::string> env() const { return {{"XDG_RUNTIME_DIR", dir.path()}}; }
-	CoreOptions core() const {
-		CoreOptions options;
-		options.env = env();
-		return options;
-	}
-};
-
 struct Command {
 	int status = -1;
 	std::string out;
