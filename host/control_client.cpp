@@ -9,32 +9,71 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <tuple>
+#include <fstream>
+#include <map>
 
 #include "runtime_dir.h"
 
 namespace mmpy::host {
 
-std::vector<Endpoint> endpoints() {
-	std::vector<Endpoint> found;
-	std::string folder = control_folder();
+namespace {
+
+// Calls `found(core_pid, instance, file)` for each <core pid>.<instance> in `folder`.
+template <typename Found>
+void scan(const std::string& folder, Found found) {
 	DIR* dir = opendir(folder.c_str());
 	if (!dir) {
-		return found;
+		return;
 	}
 	while (dirent* entry = readdir(dir)) {
 		std::string name = entry->d_name;
 		size_t dot = name.find('.');
-		if (dot == std::string::npos || dot == 0 || !std::all_of(name.begin(), name.begin() + dot, ::isdigit)) {
+		// Instance names have no dot; a report being replaced ends in ".new".
+		if (dot == std::string::npos || dot == 0 || !std::all_of(name.begin(), name.begin() + dot, ::isdigit) ||
+		    name.find('.', dot + 1) != std::string::npos) {
 			continue;
 		}
-		found.push_back({std::atoll(name.substr(0, dot).c_str()), name.substr(dot + 1), folder + "/" + name});
+		found(std::atoll(name.substr(0, dot).c_str()), name.substr(dot + 1), folder + "/" + name);
 	}
 	closedir(dir);
-	std::sort(found.begin(), found.end(), [](const Endpoint& a, const Endpoint& b) {
-		return std::tie(a.core_pid, a.instance) < std::tie(b.core_pid, b.instance);
+}
+
+std::optional<protocol::ShimReport> read_report(const std::string& file) {
+	std::ifstream in(file);
+	std::string line, error;
+	protocol::ShimReport report;
+	if (!std::getline(in, line) || !protocol::parse(line, report, error)) {
+		return std::nullopt;
+	}
+	return report;
+}
+
+}  // namespace
+
+void Endpoint::forget() const {
+	unlink(path.c_str());
+	unlink((protocol::report_folder() + "/" + protocol::control_socket_name(core_pid, instance)).c_str());
+}
+
+std::vector<Endpoint> endpoints() {
+	std::map<std::pair<int64_t, std::string>, Endpoint> found;
+	std::string sockets = protocol::control_folder();
+	auto add = [&](int64_t core_pid, const std::string& instance) -> Endpoint& {
+		Endpoint& endpoint = found[{core_pid, instance}];
+		endpoint.core_pid = core_pid;
+		endpoint.instance = instance;
+		endpoint.path = sockets + "/" + protocol::control_socket_name(core_pid, instance);
+		return endpoint;
+	};
+	scan(sockets, [&](int64_t core_pid, const std::string& instance, const std::string&) { add(core_pid, instance); });
+	scan(protocol::report_folder(), [&](int64_t core_pid, const std::string& instance, const std::string& file) {
+		add(core_pid, instance).report = read_report(file);
 	});
-	return found;
+	std::vector<Endpoint> all;
+	for (auto& [key, endpoint] : found) {
+		all.push_back(std::move(endpoint));
+	}
+	return all;
 }
 
 int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& request, std::string& error) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,14 +12,18 @@
 
 namespace mmpy::host {
 
-// One instance host's control socket.
+// One instance: its host's control socket, and what its shim last reported (if it did).
 struct Endpoint {
 	int64_t core_pid = 0;
 	std::string instance;
-	std::string path;
+	std::string path;  // the socket, which is not there while no host runs
+	std::optional<protocol::ShimReport> report;
+
+	// Removes the socket and the report (their MIDIMonster has ended).
+	void forget() const;
 };
 
-// Every control socket in the control folder, by core pid and instance.
+// Every instance with a control socket or a shim's report, by core pid and instance.
 std::vector<Endpoint> endpoints();
 
 // A connection to a host, its request sent; -1 with `error` if the host cannot be reached.

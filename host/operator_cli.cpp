@@ -12,9 +12,6 @@
 // 0 done, 1 the host refused or the reload failed, 2 wrong usage, 3 no such instance.
 #include "operator_cli.h"
 
-#include <dirent.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,11 +27,12 @@
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "console_client.h"
 #include "control_client.h"
 #include "host_command.h"
 #include "operator.h"
-#include "runtime_dir.h"
 
 namespace mmpy::host {
 
@@ -43,17 +41,27 @@ namespace {
 enum Exit { kDone = 0, kRefused = 1, kUsage = 2, kNoInstance = 3 };
 
 
-// The instances whose hosts answer, with their status. A socket left by a host that was
-// killed, of a MIDIMonster that has ended, is removed on the way.
-std::vector<std::pair<Endpoint, protocol::InstanceStatus>> running() {
-	std::vector<std::pair<Endpoint, protocol::InstanceStatus>> found;
+// An instance as the operator sees it: its host's status if the host answers, and what its
+// shim last reported.
+struct Row {
+	Endpoint endpoint;
+	std::optional<protocol::InstanceStatus> status;
+};
+
+// Every instance of a MIDIMonster that runs: those whose hosts answer, and those whose shim
+// says they are down or restarting. A socket or a report left by a MIDIMonster that has
+// ended is removed on the way.
+std::vector<Row> rows() {
+	std::vector<Row> found;
 	for (const Endpoint& endpoint : endpoints()) {
 		protocol::OperatorReply reply;
 		std::string error;
 		if (ask(endpoint, {"status", {}}, reply, error) && reply.ok && reply.status) {
-			found.emplace_back(endpoint, *reply.status);
+			found.push_back({endpoint, *reply.status});
 		} else if (!core_alive(endpoint.core_pid)) {
-			unlink(endpoint.path.c_str());
+			endpoint.forget();
+		} else if (endpoint.report) {
+			found.push_back({endpoint, std::nullopt});
 		}
 	}
 	return found;
@@ -95,6 +103,22 @@ std::string joined(const std::vector<std::string>& words, const char* separator 
 		text += (text.empty() ? "" : separator) + word;
 	}
 	return text;
+}
+
+uint64_t unix_now_ms() {
+	timespec now{};
+	clock_gettime(CLOCK_REALTIME, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
+
+// "the host closed the connection; next attempt in 2 s"
+std::string down_detail(const protocol::ShimReport& r) {
+	std::string detail = r.last_loss.empty() ? std::string("its first host is starting") : r.last_loss;
+	uint64_t now = unix_now_ms();
+	if (r.state == "down" && r.next_attempt_ms) {
+		detail += "; next attempt in " + duration(r.next_attempt_ms - std::min(now, r.next_attempt_ms));
+	}
+	return detail;
 }
 
 // "py1 in MIDIMonster pid 1234, py2 in MIDIMonster pid 1234"
@@ -141,7 +165,7 @@ std::optional<Endpoint> pick(const std::string& target) {
 	return std::nullopt;
 }
 
-void print_status(const protocol::InstanceStatus& s) {
+void print_status(const protocol::InstanceStatus& s, const std::optional<protocol::ShimReport>& report) {
 	std::cout << s.instance << " (MIDIMonster pid " << s.core_pid << "): " << s.state << " for " << duration(s.uptime_ms)
 	          << ", " << s.mode << " mode, host pid " << s.host_pid << ", Python " << s.python << "\n";
 	std::vector<std::string> tasks;
@@ -155,6 +179,12 @@ void print_status(const protocol::InstanceStatus& s) {
 	                                  : "p50 " + std::to_string(s.handler_p50_us) + " us, p99 " +
 	                                        std::to_string(s.handler_p99_us) + " us, max " +
 	                                        std::to_string(s.handler_max_us) + " us");
+	row("inputs waiting", std::to_string(s.inputs_waiting));
+	if (report) {
+		row("restarts", std::to_string(report->restarts) +
+		                    (report->last_loss.empty() ? "" : " (last: " + clock_time(report->last_loss_ms) + " " +
+		                                                          report->last_loss + ")"));
+	}
 	row("intervals", std::to_string(s.intervals));
 	row("sockets", std::to_string(s.sockets));
 	row("sequences", tasks.empty() ? "none" : joined(tasks));
@@ -235,33 +265,72 @@ int restart(const Endpoint& endpoint, const protocol::OperatorReply& reply, int6
 }
 
 int list(bool json) {
-	auto all = running();
+	auto all = rows();
 	if (json) {
-		std::string out = "[";
-		for (const auto& [endpoint, status] : all) {
-			protocol::OperatorReply one;
-			one.status = status;
+		nlohmann::json out = nlohmann::json::array();
+		for (const Row& row : all) {
 			std::string line;
+			protocol::OperatorReply one;
+			one.status = row.status;
 			protocol::encode(line, one);
-			line.pop_back();
-			out += (out.size() > 1 ? "," : "") + line;
+			nlohmann::json item = nlohmann::json::parse(line);
+			if (row.endpoint.report) {
+				line.clear();
+				protocol::encode(line, *row.endpoint.report);
+				item["report"] = nlohmann::json::parse(line);
+			}
+			out.push_back(item);
 		}
-		std::cout << out << "]\n";
+		std::cout << out.dump() << "\n";
 		return kDone;
 	}
 	if (all.empty()) {
 		std::cout << "no python instance runs (no MIDIMonster with one on this machine, for this user)\n";
 		return kDone;
 	}
-	std::printf("%-9s %-16s %-7s %-9s %-10s %-8s %-8s %s\n", "CORE PID", "INSTANCE", "MODE", "HOST PID", "STATE",
-	            "UPTIME", "PYTHON", "MODULES");
-	for (const auto& [endpoint, s] : all) {
-		std::printf("%-9lld %-16s %-7s %-9lld %-10s %-8s %-8s %s\n", static_cast<long long>(s.core_pid),
-		            s.instance.c_str(), s.mode.c_str(), static_cast<long long>(s.host_pid), s.state.c_str(),
-		            duration(s.uptime_ms).c_str(), s.python.c_str(), joined(s.modules).c_str());
+	std::printf("%-9s %-16s %-7s %-9s %-11s %-8s %-9s %-8s %s\n", "CORE PID", "INSTANCE", "MODE", "HOST PID", "STATE",
+	            "UPTIME", "RESTARTS", "PYTHON", "MODULES");
+	for (const Row& row : all) {
+		const auto& report = row.endpoint.report;
+		std::string restarts = report ? std::to_string(report->restarts) : "-";
+		if (const auto& s = row.status) {
+			std::printf("%-9lld %-16s %-7s %-9lld %-11s %-8s %-9s %-8s %s\n", static_cast<long long>(s->core_pid),
+			            s->instance.c_str(), s->mode.c_str(), static_cast<long long>(s->host_pid), s->state.c_str(),
+			            duration(s->uptime_ms).c_str(), restarts.c_str(), s->python.c_str(), joined(s->modules).c_str());
+		} else {
+			std::printf("%-9lld %-16s %-7s %-9s %-11s %-8s %-9s %-8s %s\n", static_cast<long long>(report->core_pid),
+			            report->instance.c_str(), "-", "-", report->state.c_str(),
+			            duration(unix_now_ms() - std::min(unix_now_ms(), report->since_ms)).c_str(), restarts.c_str(),
+			            "-", ("(" + down_detail(*report) + ")").c_str());
+		}
 	}
 	std::fflush(stdout);
 	return kDone;
+}
+
+// `status` of an instance without a host: what its shim reported.
+int print_down(const protocol::ShimReport& r, bool json) {
+	std::string what = r.instance + " is " + r.state + " (" + down_detail(r) + ")";
+	if (json) {
+		std::string line;
+		protocol::encode(line, r);
+		nlohmann::json out = {{"ok", false}, {"error", what}, {"report", nlohmann::json::parse(line)}};
+		std::cout << out.dump() << "\n";
+		return kRefused;
+	}
+	uint64_t now = unix_now_ms();
+	std::cout << r.instance << " (MIDIMonster pid " << r.core_pid << "): " << r.state << " for "
+	          << duration(now - std::min(now, r.since_ms)) << ", no host answers\n";
+	auto row = [](const char* label, const std::string& value) { std::printf("  %-16s%s\n", label, value.c_str()); };
+	row("restarts", std::to_string(r.restarts));
+	row("last loss", r.last_loss.empty() ? "none" : clock_time(r.last_loss_ms) + " " + r.last_loss);
+	if (r.next_attempt_ms) {
+		row("next attempt", clock_time(r.next_attempt_ms) + " (in " +
+		                        duration(r.next_attempt_ms - std::min(now, r.next_attempt_ms)) + ")");
+	}
+	row("inputs waiting", std::to_string(r.inputs_waiting) + " (held for the next host; the newest of each channel goes on)");
+	std::cout.flush();
+	return kRefused;
 }
 
 }  // namespace
@@ -318,6 +387,14 @@ int run_operator_command(int argc, char** argv) {
 		if (fd >= 0) {
 			close(fd);
 		}
+		if (const auto& report = endpoint->report; report && report->state != "up") {
+			if (command == "status") {
+				return print_down(*report, json);
+			}
+			std::cerr << "mm-pyhost: " << endpoint->instance << " is " << report->state << " (" << down_detail(*report)
+			          << "); try again once 'mm-pyhost list' says it is up\n";
+			return kRefused;
+		}
 		std::cerr << "mm-pyhost: cannot reach " << endpoint->instance << " of MIDIMonster pid " << endpoint->core_pid
 		          << ": " << error << "\n";
 		return kNoInstance;
@@ -343,7 +420,7 @@ int run_operator_command(int argc, char** argv) {
 	} else if (!reply.ok) {
 		std::cerr << "mm-pyhost: " << endpoint->instance << ": " << reply.error << "\n";
 	} else if (reply.status) {
-		print_status(*reply.status);
+		print_status(*reply.status, endpoint->report);
 	} else if (reply.values) {
 		print_values(reply);
 	} else {

@@ -33,13 +33,20 @@ public:
 		int64_t core_pid = 0;
 		std::string mode;  // "spawn" or "attach"
 	};
-	// The sequences running now, as last reported to the shim.
-	using RunningTasks = std::function<std::vector<protocol::TaskCount>()>;
+	// What the session tells the desk, and does for it.
+	struct Hooks {
+		// The sequences running now, as last reported to the shim.
+		std::function<std::vector<protocol::TaskCount>()> tasks;
+		// Input events not handled yet (held during a reload, held back by the shim).
+		std::function<uint64_t()> inputs_waiting;
+		// `restart`: the host ends, and the shim starts a new one.
+		std::function<void()> restart;
+	};
 
 	OperatorDesk(Instance& instance, ShowCode& code, PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog,
-	             LogSink& log, RunningTasks tasks, std::function<void()> restart)
+	             LogSink& log, Hooks hooks)
 	    : instance_(instance), code_(code), python_(python), scheduler_(scheduler), watchdog_(watchdog),
-	      tasks_(std::move(tasks)), restart_(std::move(restart)), console_(python, code, log) {}
+	      hooks_(std::move(hooks)), console_(python, code, log) {}
 
 	void set_identity(Identity identity);
 
@@ -69,8 +76,7 @@ private:
 	PythonRuntime& python_;
 	Scheduler& scheduler_;
 	Watchdog& watchdog_;
-	RunningTasks tasks_;
-	std::function<void()> restart_;
+	Hooks hooks_;
 	Identity identity_;
 	std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 	std::deque<protocol::StreamLine> log_;  // the last kLogLines
