@@ -68,11 +68,11 @@ def install(interrupt_signal):
 
 
 def _report(exc):
-    """The traceback the operator sees, from the statement on."""
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code is Session.run.__code__:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    """The traceback the operator sees: the statement's frames, not the console's own."""
+    report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    report.stack = traceback.StackSummary.from_list(
+        [frame for frame in report.stack if not frame.filename.startswith("<mm-pyhost ")])
+    return "".join(report.format())
 
 
 class _Names(dict):
