@@ -114,7 +114,7 @@ void Console::run(const std::shared_ptr<Session>& session, const std::string& so
 	}
 	session->running = true;
 	std::weak_ptr<Session> weak = session;
-	PyObject* done = make_python_callback([weak](PyObject* args) -> PyObject* {
+	PyObject* done = make_python_callback([this, weak](PyObject* args) -> PyObject* {
 		int more = 0;
 		PyObject* output = nullptr;
 		if (!PyArg_ParseTuple(args, "pU", &more, &output)) {
@@ -125,9 +125,13 @@ void Console::run(const std::shared_ptr<Session>& session, const std::string& so
 		if (!text) {
 			return nullptr;
 		}
+		std::string printed(text, static_cast<size_t>(size));
+		if (!more && !code_.reloading()) {
+			printed += rebind_handlers();
+		}
 		if (auto session = weak.lock()) {
 			session->running = false;
-			session->replier->say(said(std::string(text, static_cast<size_t>(size)), more != 0));
+			session->replier->say(said(std::move(printed), more != 0));
 		}
 		Py_RETURN_NONE;
 	});
@@ -147,6 +151,20 @@ void Console::run(const std::shared_ptr<Session>& session, const std::string& so
 	}
 }
 
+
+// A statement may have defined a channel's handler anew (or deleted it): the channels get
+// what their names now find, as after a reload. What lost its handler is said in the log and
+// to the operator.
+std::string Console::rebind_handlers() {
+	std::vector<Instance::Unresolved> misses = instance_.resolve_handlers();
+	std::string said;
+	for (const Instance::Unresolved& miss : misses) {
+		said += "(" + (miss.channel.empty() ? miss.error : "channel " + miss.channel + " has no handler now: " + miss.error) +
+		        ")\n";
+	}
+	instance_.log_unresolved(misses);
+	return said;
+}
 
 void Console::complete(Session& session, const std::string& text) {
 	// Completing evaluates the name before the last dot: watched like a statement.

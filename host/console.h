@@ -1,7 +1,9 @@
 // The operator's console (`mm-pyhost console`, docs/running-a-show.md): a Python prompt inside
 // the running show. Each operator's session (a conversation on the control socket) runs the
 // statements they type on this host's loop, between two events, in the globals of the show's
-// first module (host/console.py). A statement is watched like a handler (handler-timeout);
+// first module (host/console.py); after each one the channels' handlers are looked up anew,
+// so a function redefined at the prompt handles its channel. A statement is watched like a
+// handler (handler-timeout);
 // Ctrl-C reaches it as protocol::console_interrupt_signal(); a statement that awaits runs as
 // a task while the show goes on.
 #pragma once
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "control_server.h"
+#include "instance.h"
 #include "python_runtime.h"
 #include "show_code.h"
 #include "sinks.h"
@@ -20,7 +23,8 @@ namespace mmpy::host {
 
 class Console {
 public:
-	Console(PythonRuntime& python, ShowCode& code, LogSink& log) : python_(python), code_(code), log_(log) {}
+	Console(PythonRuntime& python, ShowCode& code, Instance& instance, LogSink& log)
+	    : python_(python), code_(code), instance_(instance), log_(log) {}
 	Console(const Console&) = delete;
 	Console& operator=(const Console&) = delete;
 	// Before Python stops (the sessions have ended with the control socket).
@@ -36,9 +40,11 @@ private:
 	void request(const std::shared_ptr<Session>& session, const protocol::OperatorRequest& request);
 	void run(const std::shared_ptr<Session>& session, const std::string& source);
 	void complete(Session& session, const std::string& text);
+	std::string rebind_handlers();
 
 	PythonRuntime& python_;
 	ShowCode& code_;
+	Instance& instance_;
 	LogSink& log_;
 	PyObject* module_ = nullptr;  // _mmpy_console, loaded when the first operator opens one
 	const std::string subject_ = "statement";

@@ -46,7 +46,7 @@ public:
 	OperatorDesk(Instance& instance, ShowCode& code, PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog,
 	             LogSink& log, Hooks hooks)
 	    : instance_(instance), code_(code), python_(python), scheduler_(scheduler), watchdog_(watchdog),
-	      hooks_(std::move(hooks)), console_(python, code, log) {}
+	      hooks_(std::move(hooks)), console_(python, code, instance, log) {}
 
 	void set_identity(Identity identity);
 

@@ -45,7 +45,7 @@ void leave(Terminal& terminal) {
 
 }  // namespace
 
-TEST_CASE("console: statements run in the show's globals, and what they change the handlers see",
+TEST_CASE("console: statements run in the show's globals, and what they change (values, handlers) the show uses",
           "[python][operator][console]") {
 	Runtime runtime;
 	CoreProcess core(kConfig, {{"show.py", kShow}}, runtime.core());
@@ -65,6 +65,14 @@ TEST_CASE("console: statements run in the show's globals, and what they change t
 	REQUIRE(terminal->wait_for("line 0\r\nline 1\r\n"));
 	REQUIRE(terminal->wait_for(">>> "));
 	enter(*terminal, "1/0", "ZeroDivisionError: division by zero");
+	// A handler defined anew at the prompt handles its channel from then on.
+	terminal->type("def on_in(value):\r");
+	REQUIRE(terminal->wait_for("... "));
+	terminal->type("    midimonster.output('out', value / 10)\r\r");
+	REQUIRE(terminal->wait_for(">>> "));
+	core.inject("t.in", 0.5);
+	CHECK(next_value(core, "t.out") == Approx(0.05));
+	enter(*terminal, "del on_in", "(channel show.on_in has no handler now: ");
 	leave(*terminal);
 	core.process().pump();
 	CHECK(core.process().wait_stderr_anywhere(contains("console: an operator opened a Python console")));
