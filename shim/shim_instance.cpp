@@ -246,7 +246,7 @@ void ShimInstance::tick() {
 	if (phase_ == Phase::Down) {
 		Supervisor::Step step = supervisor_.tick();
 		if (step.report) {
-			log_lines::outage(name(), step.report->outage, step.report->retry);
+			told(*step.report);
 		}
 		if (step.attempt) {
 			bring_back();
@@ -399,7 +399,7 @@ void ShimInstance::lost(HostLoss why) {
 	manage(false);
 	link_.close();
 
-	last_loss_ = describe(why, "the host");
+	last_loss_ = describe(why, "the host");  // how it ended comes once it is reaped (told())
 	last_loss_ms_ = unix_ms();
 	Outage outage;
 	outage.why = std::move(why);
@@ -414,9 +414,23 @@ void ShimInstance::lost(HostLoss why) {
 		return;
 	}
 	phase_ = Phase::Down;
-	if (auto report = supervisor_.lost(std::move(outage), kill)) {
-		log_lines::outage(name(), report->outage, report->retry);
+	auto told_now = supervisor_.lost(std::move(outage), kill);
+	if (told_now) {
+		told(*told_now);
+	} else {
+		report("down");
 	}
+}
+
+// An outage the supervisor tells of (at once, or once its host has been reaped): the log
+// line, and the operator's report.
+void ShimInstance::told(const Supervisor::Report& outage) {
+	log_lines::outage(name(), outage.outage, outage.retry);
+	last_loss_ = describe(outage.outage.why, "the host");
+	if (outage.outage.end && !outage.outage.killed) {
+		last_loss_ += "; it " + describe(*outage.outage.end);
+	}
+	last_loss_ms_ = unix_ms();
 	report("down");
 }
 
@@ -427,12 +441,7 @@ void ShimInstance::bring_back() {
 	std::string error;
 	int fd = reach_->open(error);
 	if (fd < 0) {
-		HostLoss why{HostLoss::Kind::Unreachable, error};
-		last_loss_ = describe(why, "the host");
-		last_loss_ms_ = unix_ms();
-		Supervisor::Report failed = supervisor_.attempt_failed(std::move(why));
-		log_lines::outage(name(), failed.outage, failed.retry);
-		report("down");
+		told(supervisor_.attempt_failed(HostLoss{HostLoss::Kind::Unreachable, error}));
 		return;
 	}
 	link_.adopt(fd);

@@ -106,6 +106,7 @@ private:
 
 	void lost(HostLoss why);
 	void bring_back();
+	void told(const Supervisor::Report& outage);
 	// The operator's report (StatusReport): the instance is now `state`.
 	void report(const char* state);
 

@@ -442,9 +442,10 @@ TEST_CASE("operator: an instance whose host is down is listed with why, the next
 	});
 	CHECK(back["status"]["state"] == "up");
 	CHECK(next_value(core, "t.out") == Approx(0.3));  // the held input (the newest) went to the new host
+	std::string report = runtime.dir.path() + "/mm-pyhost/instances/" + std::to_string(core.process().pid()) + ".py1";
+	CHECK(access(report.c_str(), F_OK) == 0);
 	CHECK(core.stop() == 0);
-	// The shim removes its report at shutdown.
-	CHECK(run(runtime, {"list"}).out.find("no python instance runs") == 0);
+	CHECK(access(report.c_str(), F_OK) != 0);  // the shim removes its report at shutdown
 }
 
 TEST_CASE("operator: status counts the inputs a reloading host holds", "[python][operator][reload]") {
@@ -470,5 +471,24 @@ TEST_CASE("operator: status counts the inputs a reloading host holds", "[python]
 	CHECK(next_value(core, "t.out") == Approx(0.1));  // both go to the new version once it runs
 	CHECK(next_value(core, "t.out") == Approx(0.2));
 	listed_when(runtime, [](const nlohmann::json& e) { return e["status"]["inputs_waiting"] == 0; });
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("operator: after a crash, list counts the restart and status says how the host ended",
+          "[python][operator][supervision]") {
+	Runtime runtime;
+	CoreProcess core(kConfig, {{"show.py", kShow}}, runtime.core());
+	REQUIRE(core.wait_started());
+	pid_t host = hosts_of(core).at(0);
+	kill(host, SIGKILL);
+	auto back = listed_when(runtime, [host](const nlohmann::json& e) {
+		return e.contains("status") && e["status"]["host_pid"] != host && e["report"]["restarts"] == 1;
+	});
+	CHECK(back["report"]["state"] == "up");
+	CHECK(back["report"]["last_loss"] == "the host closed the connection; it was killed by signal 9 (Killed)");
+	Command status = run(runtime, {"status", "py1"});
+	INFO(status.out << status.err);
+	CHECK(status.out.find("  restarts        1 (last: ") != std::string::npos);
+	CHECK(status.out.find(" the host closed the connection; it was killed by signal 9 (Killed))") != std::string::npos);
 	CHECK(core.stop() == 0);
 }
