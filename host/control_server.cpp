@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "log.h"
 #include "peer_credentials.h"
@@ -19,6 +20,9 @@ struct ControlServer::Client : std::enable_shared_from_this<Client> {
 	std::string in;
 	bool answered = false;  // a request was taken: what comes after it is ignored
 	bool closing = false;
+	// A conversation: every request after the first goes here; `gone` when it ends.
+	std::function<void(const protocol::OperatorRequest&)> next;
+	std::function<void()> gone;
 	uint64_t dropped = 0;   // stream lines not sent since the last one that was
 	char buffer[4096];
 };
@@ -49,6 +53,25 @@ void ControlServer::Replier::open(const protocol::OperatorReply& reply) {
 void ControlServer::Replier::close() {
 	if (auto client = client_.lock()) {
 		server_.send_line(client, std::string(), true);
+	}
+}
+
+void ControlServer::Replier::converse(const protocol::OperatorReply& reply,
+                                      std::function<void(const protocol::OperatorRequest&)> next,
+                                      std::function<void()> gone) {
+	auto client = client_.lock();
+	if (!client || client->closing) {
+		gone();
+		return;
+	}
+	client->next = std::move(next);
+	client->gone = std::move(gone);
+	server_.reply(client, reply, false);
+}
+
+void ControlServer::Replier::say(const protocol::OperatorReply& reply) {
+	if (auto client = client_.lock(); client && client->next) {
+		server_.reply(client, reply, false);
 	}
 }
 
@@ -161,6 +184,10 @@ void ControlServer::on_connection(uv_stream_t* server, int status) {
 }
 
 void ControlServer::read_request(const std::shared_ptr<Client>& client, std::string_view bytes) {
+	if (client->next) {
+		converse(client, bytes);
+		return;
+	}
 	if (client->answered) {
 		return;
 	}
@@ -179,16 +206,46 @@ void ControlServer::read_request(const std::shared_ptr<Client>& client, std::str
 	client->answered = true;
 	protocol::OperatorRequest request;
 	std::string line = client->in.substr(0, newline);
-	client->in.clear();
+	client->in.erase(0, newline + 1);
 	if (!protocol::parse(line, request, bad.error)) {
 		bad.error = "not a request mm-pyhost understands: " + bad.error;
 		reply(client, bad);
 		return;
 	}
 	handle_(request, std::make_shared<Replier>(*this, client));
+	// A conversation's requests may have come in the same read as its first one.
+	if (client->next) {
+		converse(client, {});
+	}
 }
 
-void ControlServer::reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply) {
+// The requests of a conversation, one line each, in order; a line too long or not a request
+// ends it with the reason.
+void ControlServer::converse(const std::shared_ptr<Client>& client, std::string_view bytes) {
+	client->in.append(bytes);
+	size_t newline;
+	while (!client->closing && (newline = client->in.find('\n')) != std::string::npos) {
+		std::string line = client->in.substr(0, newline);
+		client->in.erase(0, newline + 1);
+		protocol::OperatorRequest request;
+		protocol::OperatorReply bad;
+		bad.ok = false;
+		if (!protocol::parse(line, request, bad.error)) {
+			bad.error = "not a request mm-pyhost understands: " + bad.error;
+			reply(client, bad);
+			return;
+		}
+		client->next(request);
+	}
+	if (!client->closing && client->in.size() > protocol::kMaxOperatorRequest) {
+		protocol::OperatorReply bad;
+		bad.ok = false;
+		bad.error = "a request longer than " + std::to_string(protocol::kMaxOperatorRequest) + " bytes";
+		reply(client, bad);
+	}
+}
+
+void ControlServer::reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply, bool then_end) {
 	std::string text;
 	if (!protocol::encode(text, reply)) {
 		protocol::OperatorReply too_long;
@@ -198,7 +255,7 @@ void ControlServer::reply(const std::shared_ptr<Client>& client, const protocol:
 		protocol::encode(text, too_long);
 	}
 	client->answered = true;
-	send_line(client, std::move(text), true);
+	send_line(client, std::move(text), then_end);
 }
 
 // Queues `text`; with `then_end`, the connection ends once it is written.
@@ -234,6 +291,10 @@ void ControlServer::end(const std::shared_ptr<Client>& client) {
 		return;
 	}
 	client->closing = true;
+	if (auto gone = std::exchange(client->gone, nullptr)) {
+		gone();
+	}
+	client->next = nullptr;
 	uv_close(reinterpret_cast<uv_handle_t*>(&client->pipe), [](uv_handle_t* handle) {
 		auto* c = static_cast<Client*>(handle->data);
 		c->owner->clients_.erase(c->shared_from_this());  // the last reference unless a write is under way

@@ -1,7 +1,9 @@
 // The operator's way into a running host (docs/running-a-show.md, "Operating a running
 // show"): a Unix socket <runtime folder>/control/<core pid>.<instance>, mode 0600 in a 0700
 // folder, each peer checked like the listener's (same user, or root). One request per
-// connection (protocol/operator.h): a line of JSON in, a line out, then the host closes it.
+// connection (protocol/operator.h): a line of JSON in, a line out, then the host closes it;
+// except a stream (monitor, logs), which goes on with stream lines, and a conversation
+// (console), which goes on with a request and its reply at a time.
 #pragma once
 
 #include <uv.h>
@@ -34,6 +36,12 @@ public:
 		bool stream(const protocol::StreamLine& line);
 		// Ends a stream once its lines are written.
 		void close();
+		// The reply that opens a conversation (console): each further request on the
+		// connection goes to `next`, answered with say(); `gone` runs once when the operator
+		// has gone (or the server closes).
+		void converse(const protocol::OperatorReply& reply, std::function<void(const protocol::OperatorRequest&)> next,
+		              std::function<void()> gone);
+		void say(const protocol::OperatorReply& reply);
 
 	private:
 		ControlServer& server_;
@@ -54,7 +62,8 @@ public:
 private:
 	static void on_connection(uv_stream_t* server, int status);
 	void read_request(const std::shared_ptr<Client>& client, std::string_view bytes);
-	void reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply);
+	void converse(const std::shared_ptr<Client>& client, std::string_view bytes);
+	void reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply, bool then_end = true);
 	bool send_line(const std::shared_ptr<Client>& client, std::string text, bool then_end);
 	void end(const std::shared_ptr<Client>& client);
 

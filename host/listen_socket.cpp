@@ -115,7 +115,7 @@ bool open_listen_socket(const std::string& requested, ListenSocket& out, std::st
 		return true;
 	}
 	out.path = requested;
-	if (out.path.empty() && !prepare_default_socket_path(out.path, error)) {
+	if (out.path.empty() && !protocol::prepare_default_socket_path(out.path, error)) {
 		return false;
 	}
 	return bind_socket(out.path, out.fd, error);

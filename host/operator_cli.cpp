@@ -7,13 +7,11 @@
 //   mm-pyhost restart INSTANCE [--json]
 //   mm-pyhost monitor INSTANCE [PATTERN] [--json]
 //   mm-pyhost logs INSTANCE [-f] [--json]
+//   mm-pyhost console INSTANCE
 // Each talks to the instance hosts' control sockets (host/control_server.h). Exit status:
 // 0 done, 1 the host refused or the reload failed, 2 wrong usage, 3 no such instance.
 #include "operator_cli.h"
 
-#include <dirent.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,9 +27,12 @@
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "console_client.h"
+#include "control_client.h"
 #include "host_command.h"
 #include "operator.h"
-#include "runtime_dir.h"
 
 namespace mmpy::host {
 
@@ -40,119 +41,27 @@ namespace {
 enum Exit { kDone = 0, kRefused = 1, kUsage = 2, kNoInstance = 3 };
 
 
-// One instance host's control socket.
-struct Endpoint {
-	int64_t core_pid = 0;
-	std::string instance;
-	std::string path;
+// An instance as the operator sees it: its host's status if the host answers, and what its
+// shim last reported.
+struct Row {
+	Endpoint endpoint;
+	std::optional<protocol::InstanceStatus> status;
 };
 
-std::vector<Endpoint> endpoints() {
-	std::vector<Endpoint> found;
-	std::string folder = control_folder();
-	DIR* dir = opendir(folder.c_str());
-	if (!dir) {
-		return found;
-	}
-	while (dirent* entry = readdir(dir)) {
-		std::string name = entry->d_name;
-		size_t dot = name.find('.');
-		if (dot == std::string::npos || dot == 0 || !std::all_of(name.begin(), name.begin() + dot, ::isdigit)) {
-			continue;
-		}
-		found.push_back({std::atoll(name.substr(0, dot).c_str()), name.substr(dot + 1), folder + "/" + name});
-	}
-	closedir(dir);
-	std::sort(found.begin(), found.end(), [](const Endpoint& a, const Endpoint& b) {
-		return std::tie(a.core_pid, a.instance) < std::tie(b.core_pid, b.instance);
-	});
-	return found;
-}
-
-// A connection to a host, its request sent; -1 with `error` if the host cannot be reached.
-int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& request, std::string& error) {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	sockaddr_un address{};
-	address.sun_family = AF_UNIX;
-	if (fd < 0 || endpoint.path.size() >= sizeof(address.sun_path)) {
-		error = "cannot reach " + endpoint.path;
-		if (fd >= 0) {
-			close(fd);
-		}
-		return false;
-	}
-	std::memcpy(address.sun_path, endpoint.path.c_str(), endpoint.path.size() + 1);
-	// A reload answers once it is done: its steps are bounded by a few seconds each.
-	timeval patience{30, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
-	std::string line;
-	protocol::encode(line, request);
-	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-	    write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-		error = std::string(std::strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-// Reads one line from `fd` into `line` (without '\n'), keeping what follows in `pending`.
-bool read_line(int fd, std::string& pending, std::string& line) {
-	char buffer[65536];
-	size_t newline;
-	while ((newline = pending.find('\n')) == std::string::npos) {
-		ssize_t got = read(fd, buffer, sizeof(buffer));
-		if (got <= 0 || pending.size() > protocol::kMaxOperatorReply) {
-			return false;
-		}
-		pending.append(buffer, static_cast<size_t>(got));
-	}
-	line = pending.substr(0, newline);
-	pending.erase(0, newline + 1);
-	return true;
-}
-
-bool read_reply(int fd, std::string& pending, protocol::OperatorReply& reply, std::string& error) {
-	std::string line;
-	if (!read_line(fd, pending, line)) {
-		error = "the host closed the connection without an answer";
-		return false;
-	}
-	if (!protocol::parse(line, reply, error)) {
-		error = "a reply mm-pyhost does not understand: " + error;
-		return false;
-	}
-	return true;
-}
-
-// Sends `request` and reads the reply; false with `error` if the host cannot be reached.
-bool ask(const Endpoint& endpoint, const protocol::OperatorRequest& request, protocol::OperatorReply& reply,
-         std::string& error) {
-	int fd = connect_to(endpoint, request, error);
-	if (fd < 0) {
-		return false;
-	}
-	std::string pending;
-	bool ok = read_reply(fd, pending, reply, error);
-	close(fd);
-	return ok;
-}
-
-bool core_alive(int64_t pid) {
-	return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
-// The instances whose hosts answer, with their status. A socket left by a host that was
-// killed, of a MIDIMonster that has ended, is removed on the way.
-std::vector<std::pair<Endpoint, protocol::InstanceStatus>> running() {
-	std::vector<std::pair<Endpoint, protocol::InstanceStatus>> found;
+// Every instance of a MIDIMonster that runs: those whose hosts answer, and those whose shim
+// says they are down or restarting. A socket or a report left by a MIDIMonster that has
+// ended is removed on the way.
+std::vector<Row> rows() {
+	std::vector<Row> found;
 	for (const Endpoint& endpoint : endpoints()) {
 		protocol::OperatorReply reply;
 		std::string error;
 		if (ask(endpoint, {"status", {}}, reply, error) && reply.ok && reply.status) {
-			found.emplace_back(endpoint, *reply.status);
+			found.push_back({endpoint, *reply.status});
 		} else if (!core_alive(endpoint.core_pid)) {
-			unlink(endpoint.path.c_str());
+			endpoint.forget();
+		} else if (endpoint.report) {
+			found.push_back({endpoint, std::nullopt});
 		}
 	}
 	return found;
@@ -194,6 +103,22 @@ std::string joined(const std::vector<std::string>& words, const char* separator 
 		text += (text.empty() ? "" : separator) + word;
 	}
 	return text;
+}
+
+uint64_t unix_now_ms() {
+	timespec now{};
+	clock_gettime(CLOCK_REALTIME, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
+
+// "the host closed the connection; next attempt in 2 s"
+std::string down_detail(const protocol::ShimReport& r) {
+	std::string detail = r.last_loss.empty() ? std::string("its first host is starting") : r.last_loss;
+	uint64_t now = unix_now_ms();
+	if (r.state == "down" && r.next_attempt_ms) {
+		detail += "; next attempt in " + duration(r.next_attempt_ms - std::min(now, r.next_attempt_ms));
+	}
+	return detail;
 }
 
 // "py1 in MIDIMonster pid 1234, py2 in MIDIMonster pid 1234"
@@ -240,7 +165,7 @@ std::optional<Endpoint> pick(const std::string& target) {
 	return std::nullopt;
 }
 
-void print_status(const protocol::InstanceStatus& s) {
+void print_status(const protocol::InstanceStatus& s, const std::optional<protocol::ShimReport>& report) {
 	std::cout << s.instance << " (MIDIMonster pid " << s.core_pid << "): " << s.state << " for " << duration(s.uptime_ms)
 	          << ", " << s.mode << " mode, host pid " << s.host_pid << ", Python " << s.python << "\n";
 	std::vector<std::string> tasks;
@@ -254,6 +179,12 @@ void print_status(const protocol::InstanceStatus& s) {
 	                                  : "p50 " + std::to_string(s.handler_p50_us) + " us, p99 " +
 	                                        std::to_string(s.handler_p99_us) + " us, max " +
 	                                        std::to_string(s.handler_max_us) + " us");
+	row("inputs waiting", std::to_string(s.inputs_waiting));
+	if (report) {
+		row("restarts", std::to_string(report->restarts) +
+		                    (report->last_loss.empty() ? "" : " (last: " + clock_time(report->last_loss_ms) + " " +
+		                                                          report->last_loss + ")"));
+	}
 	row("intervals", std::to_string(s.intervals));
 	row("sockets", std::to_string(s.sockets));
 	row("sequences", tasks.empty() ? "none" : joined(tasks));
@@ -334,39 +265,78 @@ int restart(const Endpoint& endpoint, const protocol::OperatorReply& reply, int6
 }
 
 int list(bool json) {
-	auto all = running();
+	auto all = rows();
 	if (json) {
-		std::string out = "[";
-		for (const auto& [endpoint, status] : all) {
-			protocol::OperatorReply one;
-			one.status = status;
+		nlohmann::json out = nlohmann::json::array();
+		for (const Row& row : all) {
 			std::string line;
+			protocol::OperatorReply one;
+			one.status = row.status;
 			protocol::encode(line, one);
-			line.pop_back();
-			out += (out.size() > 1 ? "," : "") + line;
+			nlohmann::json item = nlohmann::json::parse(line);
+			if (row.endpoint.report) {
+				line.clear();
+				protocol::encode(line, *row.endpoint.report);
+				item["report"] = nlohmann::json::parse(line);
+			}
+			out.push_back(item);
 		}
-		std::cout << out << "]\n";
+		std::cout << out.dump() << "\n";
 		return kDone;
 	}
 	if (all.empty()) {
 		std::cout << "no python instance runs (no MIDIMonster with one on this machine, for this user)\n";
 		return kDone;
 	}
-	std::printf("%-9s %-16s %-7s %-9s %-10s %-8s %-8s %s\n", "CORE PID", "INSTANCE", "MODE", "HOST PID", "STATE",
-	            "UPTIME", "PYTHON", "MODULES");
-	for (const auto& [endpoint, s] : all) {
-		std::printf("%-9lld %-16s %-7s %-9lld %-10s %-8s %-8s %s\n", static_cast<long long>(s.core_pid),
-		            s.instance.c_str(), s.mode.c_str(), static_cast<long long>(s.host_pid), s.state.c_str(),
-		            duration(s.uptime_ms).c_str(), s.python.c_str(), joined(s.modules).c_str());
+	std::printf("%-9s %-16s %-7s %-9s %-11s %-8s %-9s %-8s %s\n", "CORE PID", "INSTANCE", "MODE", "HOST PID", "STATE",
+	            "UPTIME", "RESTARTS", "PYTHON", "MODULES");
+	for (const Row& row : all) {
+		const auto& report = row.endpoint.report;
+		std::string restarts = report ? std::to_string(report->restarts) : "-";
+		if (const auto& s = row.status) {
+			std::printf("%-9lld %-16s %-7s %-9lld %-11s %-8s %-9s %-8s %s\n", static_cast<long long>(s->core_pid),
+			            s->instance.c_str(), s->mode.c_str(), static_cast<long long>(s->host_pid), s->state.c_str(),
+			            duration(s->uptime_ms).c_str(), restarts.c_str(), s->python.c_str(), joined(s->modules).c_str());
+		} else {
+			std::printf("%-9lld %-16s %-7s %-9s %-11s %-8s %-9s %-8s %s\n", static_cast<long long>(report->core_pid),
+			            report->instance.c_str(), "-", "-", report->state.c_str(),
+			            duration(unix_now_ms() - std::min(unix_now_ms(), report->since_ms)).c_str(), restarts.c_str(),
+			            "-", ("(" + down_detail(*report) + ")").c_str());
+		}
 	}
 	std::fflush(stdout);
 	return kDone;
 }
 
+// `status` of an instance without a host: what its shim reported.
+int print_down(const protocol::ShimReport& r, bool json) {
+	std::string what = r.instance + " is " + r.state + " (" + down_detail(r) + ")";
+	if (json) {
+		std::string line;
+		protocol::encode(line, r);
+		nlohmann::json out = {{"ok", false}, {"error", what}, {"report", nlohmann::json::parse(line)}};
+		std::cout << out.dump() << "\n";
+		return kRefused;
+	}
+	uint64_t now = unix_now_ms();
+	std::cout << r.instance << " (MIDIMonster pid " << r.core_pid << "): " << r.state << " for "
+	          << duration(now - std::min(now, r.since_ms)) << ", no host answers\n";
+	auto row = [](const char* label, const std::string& value) { std::printf("  %-16s%s\n", label, value.c_str()); };
+	row("restarts", std::to_string(r.restarts));
+	row("last loss", r.last_loss.empty() ? "none" : clock_time(r.last_loss_ms) + " " + r.last_loss);
+	if (r.next_attempt_ms) {
+		row("next attempt", clock_time(r.next_attempt_ms) + " (in " +
+		                        duration(r.next_attempt_ms - std::min(now, r.next_attempt_ms)) + ")");
+	}
+	row("inputs waiting", std::to_string(r.inputs_waiting) + " (held for the next host; the newest of each channel goes on)");
+	std::cout.flush();
+	return kRefused;
+}
+
 }  // namespace
 
 bool is_operator_command(const char* word) {
-	for (const char* command : {"list", "status", "values", "inject", "reload", "restart", "monitor", "logs"}) {
+	for (const char* command : {"list", "status", "values", "inject", "reload", "restart", "monitor", "logs", "console"}) {
 		if (std::strcmp(word, command) == 0) {
 			return true;
 		}
@@ -417,9 +387,22 @@ int run_operator_command(int argc, char** argv) {
 		if (fd >= 0) {
 			close(fd);
 		}
+		if (const auto& report = endpoint->report; report && report->state != "up") {
+			if (command == "status") {
+				return print_down(*report, json);
+			}
+			std::cerr << "mm-pyhost: " << endpoint->instance << " is " << report->state << " (" << down_detail(*report)
+			          << "); try again once 'mm-pyhost list' says it is up\n";
+			return kRefused;
+		}
 		std::cerr << "mm-pyhost: cannot reach " << endpoint->instance << " of MIDIMonster pid " << endpoint->core_pid
 		          << ": " << error << "\n";
 		return kNoInstance;
+	}
+	if (reply.ok && command == "console") {
+		int status = run_console(fd, std::move(pending), reply);
+		close(fd);
+		return status;
 	}
 	if (reply.ok && (command == "monitor" || command == "logs")) {
 		int status = follow(fd, pending, json);
@@ -437,7 +420,7 @@ int run_operator_command(int argc, char** argv) {
 	} else if (!reply.ok) {
 		std::cerr << "mm-pyhost: " << endpoint->instance << ": " << reply.error << "\n";
 	} else if (reply.status) {
-		print_status(*reply.status);
+		print_status(*reply.status, endpoint->report);
 	} else if (reply.values) {
 		print_values(reply);
 	} else {

@@ -63,14 +63,20 @@ void OperatorDesk::handle(const protocol::OperatorRequest& request,
 		protocol::OperatorReply reply;
 		reply.message = "restarting: the host runs its cleanup handler and exits, then MIDIMonster starts a new one";
 		replier->answer(reply);
-		restart_();
+		hooks_.restart();
 	} else if (request.command == "monitor") {
 		monitor(request.args, replier);
 	} else if (request.command == "logs") {
 		logs(request.args, replier);
+	} else if (request.command == "console") {
+		if (!instance_.started()) {
+			replier->answer(refusal(identity_.instance + " has not started its show yet"));
+		} else {
+			console_.open(status(), replier);
+		}
 	} else {
 		replier->answer(refusal("unknown command '" + request.command +
-		                        "' (known: status, values, inject, reload, restart, monitor, logs)"));
+		                        "' (known: status, values, inject, reload, restart, monitor, logs, console)"));
 	}
 }
 
@@ -152,9 +158,10 @@ protocol::OperatorReply OperatorDesk::status() const {
 	s.handler_p50_us = times.percentile(50);
 	s.handler_p99_us = times.percentile(99);
 	s.handler_max_us = times.max_us();
+	s.inputs_waiting = hooks_.inputs_waiting();
 	s.intervals = scheduler_.intervals();
 	s.sockets = scheduler_.sockets();
-	s.tasks = tasks_();
+	s.tasks = hooks_.tasks();
 	s.rss_kb = rss_kb();
 	s.last_error = python_.last_error();
 	s.last_error_ms = python_.last_error_ms();

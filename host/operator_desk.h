@@ -1,6 +1,6 @@
 // What the operator's commands get from a running host (ControlServer's requests):
-// `status`, `values`, `inject`, `reload`, `restart`, `monitor` and `logs`, answered from the
-// session's parts. It keeps the instance's recent log lines for `logs`, and watches inputs
+// `status`, `values`, `inject`, `reload`, `restart`, `monitor`, `logs` and `console`, answered
+// from the session's parts. It keeps the instance's recent log lines for `logs`, and watches inputs
 // and outputs (EventTap) only while someone monitors.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "console.h"
 #include "control_server.h"
 #include "instance.h"
 #include "python_runtime.h"
@@ -32,13 +33,20 @@ public:
 		int64_t core_pid = 0;
 		std::string mode;  // "spawn" or "attach"
 	};
-	// The sequences running now, as last reported to the shim.
-	using RunningTasks = std::function<std::vector<protocol::TaskCount>()>;
+	// What the session tells the desk, and does for it.
+	struct Hooks {
+		// The sequences running now, as last reported to the shim.
+		std::function<std::vector<protocol::TaskCount>()> tasks;
+		// Input events not handled yet (held during a reload, held back by the shim).
+		std::function<uint64_t()> inputs_waiting;
+		// `restart`: the host ends, and the shim starts a new one.
+		std::function<void()> restart;
+	};
 
 	OperatorDesk(Instance& instance, ShowCode& code, PythonRuntime& python, Scheduler& scheduler, Watchdog& watchdog,
-	             RunningTasks tasks, std::function<void()> restart)
+	             LogSink& log, Hooks hooks)
 	    : instance_(instance), code_(code), python_(python), scheduler_(scheduler), watchdog_(watchdog),
-	      tasks_(std::move(tasks)), restart_(std::move(restart)) {}
+	      hooks_(std::move(hooks)), console_(python, code, instance, log) {}
 
 	void set_identity(Identity identity);
 
@@ -46,6 +54,9 @@ public:
 
 	// A line of the instance's log (Session::log): kept for `logs`, sent to who follows.
 	void logged(std::string_view text);
+
+	// Before Python stops.
+	void close() { console_.close(); }
 
 private:
 	struct Watcher {
@@ -65,13 +76,13 @@ private:
 	PythonRuntime& python_;
 	Scheduler& scheduler_;
 	Watchdog& watchdog_;
-	RunningTasks tasks_;
-	std::function<void()> restart_;
+	Hooks hooks_;
 	Identity identity_;
 	std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 	std::deque<protocol::StreamLine> log_;  // the last kLogLines
 	std::vector<Watcher> monitors_;
 	std::vector<Watcher> followers_;        // logs -f
+	Console console_;
 };
 
 }  // namespace mmpy::host

@@ -59,6 +59,10 @@ PyObject* main_dict() {
 	return PyModule_GetDict(PyImport_AddModule("__main__"));
 }
 
+bool is_module_path(const std::string& value) {
+	return value.find('/') != std::string::npos || (value.size() > 3 && value.compare(value.size() - 3, 3, ".py") == 0);
+}
+
 // The name a `module = VALUE` line loads: a path's file name without `.py`, else the
 // first part of a dotted name (the part handler names start with).
 std::string module_name_of(const std::string& value, bool is_path) {
@@ -139,6 +143,10 @@ PyObject* load_host_module(const char* name, const char* source) {
 	return module;
 }
 
+std::string loaded_module_name(const std::string& value) {
+	return is_module_path(value) ? module_name_of(value, true) : value;
+}
+
 std::string take_python_error(const char* what) {
 	PyObject *type, *value, *trace;
 	PyErr_Fetch(&type, &value, &trace);
@@ -216,8 +224,7 @@ void PythonRuntime::stop() {
 }
 
 bool PythonRuntime::import_module(const std::string& value, std::string& error) {
-	bool is_path = value.find('/') != std::string::npos ||
-	               (value.size() > 3 && value.compare(value.size() - 3, 3, ".py") == 0);
+	bool is_path = is_module_path(value);
 	PyObject* module = nullptr;
 	struct stat info {};
 	if (is_path && stat(value.c_str(), &info) != 0) {

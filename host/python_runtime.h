@@ -80,6 +80,10 @@ private:
 // in: python_sources.h) as module `name`; a new reference, or nullptr with an exception set.
 PyObject* load_host_module(const char* name, const char* source);
 
+// The name in sys.modules of what a `module = VALUE` line imports: a path's file name
+// without `.py`, else VALUE itself.
+std::string loaded_module_name(const std::string& value);
+
 // The pending Python exception as "what: message", cleared.
 std::string take_python_error(const char* what);
 

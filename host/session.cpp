@@ -49,8 +49,9 @@ Session::Session(uv_loop_t* loop)
 	                  }
                   }),
       options_(show_code_, instance_, watchdog_, *this),
-      desk_(instance_, show_code_, python_, scheduler_, watchdog_, [this] { return running_; },
-            [this] { terminate("restarted by the operator"); }),
+      desk_(instance_, show_code_, python_, scheduler_, watchdog_, *this,
+            {[this] { return running_; }, [this] { return held_events_ + shim_held_events_; },
+             [this] { terminate("restarted by the operator"); }}),
       control_(loop, [this](const protocol::OperatorRequest& request, std::shared_ptr<ControlServer::Replier> replier) {
 	      desk_.handle(request, replier);
       }) {}
@@ -68,6 +69,7 @@ bool Session::open(int fd, std::string& error) {
 void Session::run() {
 	event_loop_.run(tasks_, *this, [this] { return phase_ == Phase::Finished; });
 	instance_.release();
+	desk_.close();
 	show_code_.close();
 	kept_state_.close();
 	tasks_.close();
@@ -161,7 +163,7 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 	if (!operator_mode_.empty()) {
 		desk_.set_identity({hello.instance, hello.core_pid, operator_mode_});
 		std::string folder;
-		if (!prepare_control_folder(folder, error) ||
+		if (!protocol::prepare_control_folder(folder, error) ||
 		    !control_.open(folder + "/" + protocol::control_socket_name(hello.core_pid, hello.instance), error)) {
 			log_line(error);  // the show goes on; only the operator's commands cannot reach it
 		}
@@ -255,8 +257,9 @@ bool Session::on_heartbeat(std::span<const uint8_t> payload) {
 	if (!parse(payload, heartbeat)) {
 		return false;
 	}
-	// Only the core's clock: the watchdog thread answers with heartbeats of its own.
+	// The watchdog thread answers with heartbeats of its own.
 	clock_.set(heartbeat.timestamp);
+	shim_held_events_ = heartbeat.handled;
 	return true;
 }
 

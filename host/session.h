@@ -112,6 +112,7 @@ private:
 	bool holding_ = false;
 	std::vector<std::vector<uint8_t>> held_;
 	size_t held_events_ = 0;
+	uint64_t shim_held_events_ = 0;  // held back by the shim, as of its last heartbeat
 };
 
 }  // namespace mmpy::host

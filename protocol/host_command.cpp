@@ -65,7 +65,8 @@ const char* host_usage() {
 	       "  mm-pyhost inject INSTANCE CHANNEL V    run CHANNEL's handler with V (0 to 1)\n"
 	       "  mm-pyhost reload INSTANCE              reload its code, keeping values and state\n"
 	       "  mm-pyhost restart INSTANCE             start a new host for it\n"
-	       "  mm-pyhost logs INSTANCE [-f]           its recent log lines (-f: follow)\n";
+	       "  mm-pyhost logs INSTANCE [-f]           its recent log lines (-f: follow)\n"
+	       "  mm-pyhost console INSTANCE             a Python prompt inside the running show\n";
 }
 
 }  // namespace mmpy::protocol

@@ -1,5 +1,7 @@
 #include "operator.h"
 
+#include <csignal>
+
 #include "json_fields.h"
 
 namespace mmpy::protocol {
@@ -39,7 +41,7 @@ json status_json(const InstanceStatus& s) {
 	        {"python", s.python},       {"modules", s.modules},       {"version_loaded", s.version_loaded},
 	        {"events", s.events},       {"intervals", s.intervals},   {"sockets", s.sockets},
 	        {"handler_p50_us", s.handler_p50_us}, {"handler_p99_us", s.handler_p99_us},
-	        {"handler_max_us", s.handler_max_us},
+	        {"handler_max_us", s.handler_max_us}, {"inputs_waiting", s.inputs_waiting},
 	        {"tasks", tasks},           {"rss_kb", s.rss_kb},         {"last_error", s.last_error},
 	        {"last_error_ms", s.last_error_ms}};
 }
@@ -59,6 +61,7 @@ InstanceStatus status_of(const json& b) {
 	s.handler_p50_us = whole_field<uint64_t>(b, "handler_p50_us");
 	s.handler_p99_us = whole_field<uint64_t>(b, "handler_p99_us");
 	s.handler_max_us = whole_field<uint64_t>(b, "handler_max_us");
+	s.inputs_waiting = whole_field<uint64_t>(b, "inputs_waiting");
 	s.intervals = whole_field<uint64_t>(b, "intervals");
 	s.sockets = whole_field<uint64_t>(b, "sockets");
 	for (auto& [name, count] : pairs<std::string, uint64_t>(b, "tasks", text, [](const json& v) {
@@ -78,8 +81,42 @@ InstanceStatus status_of(const json& b) {
 
 }  // namespace
 
+int console_interrupt_signal() {
+	return SIGRTMIN + 3;
+}
+
 std::string control_socket_name(int64_t core_pid, const std::string& instance) {
 	return std::to_string(core_pid) + "." + instance;
+}
+
+bool encode(std::string& out, const ShimReport& m) {
+	return append_line(out,
+	                   {{"instance", m.instance}, {"core_pid", m.core_pid}, {"state", m.state}, {"since_ms", m.since_ms},
+	                    {"restarts", m.restarts}, {"last_loss", m.last_loss}, {"last_loss_ms", m.last_loss_ms},
+	                    {"next_attempt_ms", m.next_attempt_ms}, {"inputs_waiting", m.inputs_waiting}},
+	                   kMaxShimReport);
+}
+
+bool parse(std::string_view line, ShimReport& m, std::string& error) {
+	if (line.size() > kMaxShimReport) {
+		error = "a report longer than " + std::to_string(kMaxShimReport) + " bytes";
+		return false;
+	}
+	return parse_object(line, error, [&](const json& b) {
+		m = ShimReport{};
+		m.instance = name_field(b, "instance");
+		m.core_pid = whole_field<int64_t>(b, "core_pid");
+		m.state = name_field(b, "state");
+		if (m.state != "up" && m.state != "restarting" && m.state != "down") {
+			throw std::out_of_range("field 'state' must be up, restarting or down");
+		}
+		m.since_ms = whole_field<uint64_t>(b, "since_ms");
+		m.restarts = whole_field<uint64_t>(b, "restarts");
+		m.last_loss = b.at("last_loss").get<std::string>();
+		m.last_loss_ms = whole_field<uint64_t>(b, "last_loss_ms");
+		m.next_attempt_ms = whole_field<uint64_t>(b, "next_attempt_ms");
+		m.inputs_waiting = whole_field<uint64_t>(b, "inputs_waiting");
+	});
 }
 
 bool encode(std::string& out, const OperatorRequest& m) {
@@ -105,6 +142,12 @@ bool encode(std::string& out, const OperatorReply& m) {
 		body["values"] = rows;
 		body["now_ms"] = m.now_ms;
 	}
+	if (m.more) {
+		body["more"] = true;
+	}
+	if (m.matches) {
+		body["matches"] = *m.matches;
+	}
 	return append_line(out, body, kMaxOperatorReply);
 }
 
@@ -116,11 +159,6 @@ bool parse(std::string_view line, OperatorRequest& m, std::string& error) {
 	return parse_object(line, error, [&](const json& b) {
 		m.command = name_field(b, "command");
 		m.args = strings(b, "args", 8);
-		for (const std::string& arg : m.args) {
-			if (arg.size() > kMaxNameLength) {
-				throw std::length_error("an argument longer than " + std::to_string(kMaxNameLength) + " bytes");
-			}
-		}
 	});
 }
 
@@ -166,6 +204,12 @@ bool parse(std::string_view line, OperatorReply& m, std::string& error) {
 				m.values->push_back(std::move(v));
 			}
 			m.now_ms = whole_field<uint64_t>(b, "now_ms");
+		}
+		if (b.contains("more")) {
+			m.more = b.at("more").get<bool>();
+		}
+		if (b.contains("matches")) {
+			m.matches = strings(b, "matches", kMaxCompletions);
 		}
 	});
 }

@@ -122,6 +122,10 @@ void host_ended_badly(const char* instance, const HostEnd& end) {
 	line(instance, "the host " + describe(end));
 }
 
+void no_report(const char* instance, const std::string& why) {
+	line(instance, "mm-pyhost list will not see this instance while its host is away: " + why);
+}
+
 }  // namespace log_lines
 
 }  // namespace mmpy::shim

@@ -35,6 +35,7 @@ void held_inputs_sent(const char* instance, uint64_t events, size_t channels);
 void cleanup_unfinished(const char* instance, const HostLoss& why);
 void held_inputs_dropped(const char* instance, uint64_t events, size_t channels);
 void host_ended_badly(const char* instance, const HostEnd& end);
+void no_report(const char* instance, const std::string& why);
 
 }  // namespace log_lines
 

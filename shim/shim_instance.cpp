@@ -1,5 +1,6 @@
 #include "shim_instance.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,12 @@ namespace mmpy::shim {
 using protocol::FrameType;
 
 namespace {
+
+uint64_t unix_ms() {
+	timespec now{};
+	clock_gettime(CLOCK_REALTIME, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
 
 // create() runs while the core is inside the configuration file's folder.
 std::string current_folder() {
@@ -152,6 +159,12 @@ bool ShimInstance::start(std::string& error) {
 	}
 	phase_ = Phase::Up;
 	supervisor_.up();
+	std::string unreported;
+	if (report_.open(getpid(), name(), unreported)) {
+		report("up");
+	} else {
+		log_lines::no_report(name(), unreported);
+	}
 	// The initial outputs usually came with the answer; push them now.
 	link_.dispatch(frame_handler());
 	return true;
@@ -233,7 +246,7 @@ void ShimInstance::tick() {
 	if (phase_ == Phase::Down) {
 		Supervisor::Step step = supervisor_.tick();
 		if (step.report) {
-			log_lines::outage(name(), step.report->outage, step.report->retry);
+			told(*step.report);
 		}
 		if (step.attempt) {
 			bring_back();
@@ -245,7 +258,8 @@ void ShimInstance::tick() {
 	}
 	if (now - last_heartbeat_ >= kHeartbeatMs) {
 		last_heartbeat_ = now;
-		protocol::encode(link_.outbox(), protocol::Heartbeat{now, 0});
+		// To the host: the inputs held back for it (mm-pyhost status says "inputs waiting").
+		protocol::encode(link_.outbox(), protocol::Heartbeat{now, held_.events()});
 	}
 	send_held();
 	write_or_lose();
@@ -385,6 +399,8 @@ void ShimInstance::lost(HostLoss why) {
 	manage(false);
 	link_.close();
 
+	last_loss_ = describe(why, "the host");  // how it ended comes once it is reaped (told())
+	last_loss_ms_ = unix_ms();
 	Outage outage;
 	outage.why = std::move(why);
 	outage.unconfirmed = delivered - std::min(delivered, handled_events_);
@@ -398,9 +414,24 @@ void ShimInstance::lost(HostLoss why) {
 		return;
 	}
 	phase_ = Phase::Down;
-	if (auto report = supervisor_.lost(std::move(outage), kill)) {
-		log_lines::outage(name(), report->outage, report->retry);
+	auto told_now = supervisor_.lost(std::move(outage), kill);
+	if (told_now) {
+		told(*told_now);
+	} else {
+		report("down");
 	}
+}
+
+// An outage the supervisor tells of (at once, or once its host has been reaped): the log
+// line, and the operator's report.
+void ShimInstance::told(const Supervisor::Report& outage) {
+	log_lines::outage(name(), outage.outage, outage.retry);
+	last_loss_ = describe(outage.outage.why, "the host");
+	if (outage.outage.end && !outage.outage.killed) {
+		last_loss_ += "; it " + describe(*outage.outage.end);
+	}
+	last_loss_ms_ = unix_ms();
+	report("down");
 }
 
 // Starts (or reaches) a new host and gives it, in one go, everything the old one had: the
@@ -410,8 +441,7 @@ void ShimInstance::bring_back() {
 	std::string error;
 	int fd = reach_->open(error);
 	if (fd < 0) {
-		Supervisor::Report report = supervisor_.attempt_failed(HostLoss{HostLoss::Kind::Unreachable, error});
-		log_lines::outage(name(), report.outage, report.retry);
+		told(supervisor_.attempt_failed(HostLoss{HostLoss::Kind::Unreachable, error}));
 		return;
 	}
 	link_.adopt(fd);
@@ -429,6 +459,7 @@ void ShimInstance::bring_back() {
 	sent_events_ = 0;
 	handled_events_ = 0;
 	log_lines::replaying(name(), reach_->pid(), reach_->address());
+	report("restarting");
 	write_or_lose();
 }
 
@@ -444,6 +475,8 @@ std::optional<HostLoss> ShimInstance::on_replay_answer(const protocol::Frame& fr
 	case Conversation::Answer::Kind::Started:
 		phase_ = Phase::Up;
 		log_lines::back(name(), supervisor_.up(), channels_.size());
+		restarts_++;
+		report("up");
 		break;
 	case Conversation::Answer::Kind::Violation:
 		return answer.loss;
@@ -472,6 +505,27 @@ void ShimInstance::shutdown() {
 	if (auto end = reach_->finish(2000); end && !end->clean()) {
 		log_lines::host_ended_badly(name(), *end);
 	}
+	report_.remove();
+}
+
+void ShimInstance::report(const char* state) {
+	protocol::ShimReport r;
+	r.instance = name();
+	r.core_pid = getpid();
+	r.state = state;
+	if (reported_state_ != state) {
+		reported_state_ = state;
+		state_since_ms_ = unix_ms();
+	}
+	r.since_ms = state_since_ms_;
+	r.restarts = restarts_;
+	r.last_loss = last_loss_.substr(0, protocol::kMaxNameLength);
+	r.last_loss_ms = last_loss_ms_;
+	if (phase_ == Phase::Down && !supervisor_.reaping()) {
+		r.next_attempt_ms = unix_ms() + supervisor_.until_attempt();
+	}
+	r.inputs_waiting = held_.events();
+	report_.write(r);
 }
 
 }  // namespace mmpy::shim

@@ -18,6 +18,7 @@
 #include "host_reach.h"
 #include "input_coalescer.h"
 #include "midimonster.h"
+#include "status_report.h"
 #include "supervisor.h"
 
 namespace mmpy::shim {
@@ -105,6 +106,9 @@ private:
 
 	void lost(HostLoss why);
 	void bring_back();
+	void told(const Supervisor::Report& outage);
+	// The operator's report (StatusReport): the instance is now `state`.
+	void report(const char* state);
 
 	instance* core_;
 	const Clock& clock_;
@@ -122,6 +126,12 @@ private:
 	uint64_t handled_events_ = 0;      // the host's last count of events it took
 	protocol::Tasks tasks_;            // the sequences this host last said run
 	protocol::State state_;            // midimonster.state as the host last pickled it
+	StatusReport report_;
+	uint64_t restarts_ = 0;            // hosts brought back
+	std::string reported_state_;
+	uint64_t state_since_ms_ = 0;      // the reported state began (Unix time)
+	std::string last_loss_;            // why the last host was lost
+	uint64_t last_loss_ms_ = 0;
 };
 
 }  // namespace mmpy::shim

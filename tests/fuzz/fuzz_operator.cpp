@@ -1,7 +1,8 @@
 // fuzz_operator: the operator's control protocol (protocol/operator.h). The host parses
-// requests from whoever reaches its control socket; the mm-pyhost commands parse the host's
-// replies and the stream lines of monitor and logs. Byte 0 picks which (% 3: a request, a
-// reply, a stream line), the rest is the line.
+// requests from whoever reaches its control socket (the console's too); the mm-pyhost
+// commands parse the host's replies, the stream lines of monitor and logs, and the shims'
+// report files. Byte 0 picks which (% 4: a request, a reply, a stream line, a report), the
+// rest is the line.
 //
 // What the harness checks besides the sanitizers: a refusal has a reason; whatever parses
 // encodes to one line within its limit that parses again and encodes to the same bytes.
@@ -45,10 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 		return 0;
 	}
 	std::string_view line(reinterpret_cast<const char*>(data + 1), size - 1);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0: round_trip<OperatorRequest>(line, "OperatorRequest"); break;
 	case 1: round_trip<OperatorReply>(line, "OperatorReply"); break;
-	default: round_trip<StreamLine>(line, "StreamLine"); break;
+	case 2: round_trip<StreamLine>(line, "StreamLine"); break;
+	default: round_trip<ShimReport>(line, "ShimReport"); break;
 	}
 	return 0;
 }

@@ -493,6 +493,15 @@ void check(const ShimInstance& shim, const Hosts& hosts, size_t mapped) {
 
 }  // namespace
 
+// The instances' report files (StatusReport) go to a runtime folder of the harness's own.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+	static char folder[] = "/tmp/fuzz_shim_decoder-runtime-XXXXXX";
+	if (mkdtemp(folder)) {
+		setenv("XDG_RUNTIME_DIR", folder, 1);
+	}
+	return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 	if (size < 2) {
 		return 0;

@@ -199,8 +199,8 @@ void host_session_seeds() {
 	                                    batch(FrameType::Inputs, 7000, {{0, 0.5}, {1, 0.5}})}));
 }
 
-// Operator lines: byte 0 is 0 for a request, 1 for a reply, 2 for a stream line; then the
-// line without '\n'.
+// Operator lines: byte 0 is 0 for a request, 1 for a reply, 2 for a stream line, 3 for a
+// shim's report; then the line without '\n'.
 void operator_seeds() {
 	const std::string t = "fuzz_operator";
 	auto seed = [&](const std::string& name, uint8_t kind, std::string line) {
@@ -216,9 +216,11 @@ void operator_seeds() {
 	seed("request-values", 0, std::exchange(line, {}));
 	encode(line, OperatorRequest{"inject", {"show.go", "0.5"}});
 	seed("request-inject", 0, std::exchange(line, {}));
+	encode(line, OperatorRequest{"run", {"for i in range(3):\n    print(i)\n"}});
+	seed("request-console-run", 0, std::exchange(line, {}));
 	OperatorReply status;
 	status.status = InstanceStatus{"py1", 1234, 1240, "spawn", "up", 62000, "3.11.2", {"show", "lib/x.py"},
-	                               "14:05:10", 12345, 12, 40, 300, 2, 1, {{"show.chase", 2}}, 24576,
+	                               "14:05:10", 12345, 12, 40, 300, 3, 2, 1, {{"show.chase", 2}}, 24576,
 	                               "the handler of channel show.go: ValueError: no", 1700000000000};
 	encode(line, status);
 	seed("reply-status", 1, std::exchange(line, {}));
@@ -232,6 +234,15 @@ void operator_seeds() {
 	refused.error = "no channel show.nope in py1";
 	encode(line, refused);
 	seed("reply-error", 1, std::exchange(line, {}));
+	OperatorReply completions;
+	completions.matches = std::vector<std::string>{"midimonster.output(", "midimonster.outputvalue("};
+	encode(line, completions);
+	seed("reply-completions", 1, std::exchange(line, {}));
+	OperatorReply more;
+	more.more = true;
+	more.message = "0\n1\n";
+	encode(line, more);
+	seed("reply-console-more", 1, std::exchange(line, {}));
 	StreamLine input;
 	input.kind = "in";
 	input.time_ms = 1700000000123;
@@ -246,6 +257,10 @@ void operator_seeds() {
 	log.dropped = 12;
 	encode(line, log);
 	seed("stream-log", 2, std::exchange(line, {}));
+	ShimReport down{"py1", 1234, "down", 1700000000000, 3, "the host closed the connection", 1700000000000,
+	                1700000002000, 40};
+	encode(line, down);
+	seed("report-down", 3, std::exchange(line, {}));
 }
 
 // Command lines: the arguments joined with NUL bytes, as the harness splits them again.

@@ -20,6 +20,17 @@
 
 namespace mmpy::test {
 
+// A runtime folder for one test: the core (and so its hosts) and the operator's commands share it.
+struct Runtime {
+	TempDir dir;
+	std::map<std::string, std::string> env() const { return {{"XDG_RUNTIME_DIR", dir.path()}}; }
+	CoreOptions core() const {
+		CoreOptions options;
+		options.env = env();
+		return options;
+	}
+};
+
 // The value of the next event on `channel`; fails the test (with the transcript) if none comes.
 inline double next_value(CoreProcess& core, const std::string& channel, Duration timeout = default_timeout) {
 	auto event = core.wait_event(channel, timeout);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -17,17 +19,6 @@
 using namespace mmpy::test;
 
 namespace {
-
-// A runtime folder for one test: the core (and so its hosts) and the commands share it.
-struct Runtime {
-	TempDir dir;
-	std::map<std::string, std::string> env() const { return {{"XDG_RUNTIME_DIR", dir.path()}}; }
-	CoreOptions core() const {
-		CoreOptions options;
-		options.env = env();
-		return options;
-	}
-};
 
 struct Command {
 	int status = -1;
@@ -377,5 +368,127 @@ TEST_CASE("operator: a socket left by a killed host of an ended MIDIMonster is n
 	CHECK(ghost.status == 3);
 	CHECK(ghost.err == "mm-pyhost: no instance ghost; running: py1 in MIDIMonster pid " +
 	                       std::to_string(core.process().pid()) + "\n");
+	CHECK(core.stop() == 0);
+}
+
+namespace {
+
+// `mm-pyhost list --json`'s entry for py1 once `done` says so; fails the test after 15 s.
+nlohmann::json listed_when(const Runtime& runtime, const std::function<bool(const nlohmann::json&)>& done) {
+	nlohmann::json last;
+	for (int attempt = 0; attempt < 150; attempt++) {
+		auto parsed = nlohmann::json::parse(run(runtime, {"list", "--json"}).out);
+		if (parsed.size() == 1) {
+			last = parsed[0];
+			if (done(last)) {
+				return last;
+			}
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(100));
+	}
+	FAIL("mm-pyhost list never showed what was waited for; last: " << last.dump());
+	return last;
+}
+
+}  // namespace
+
+TEST_CASE("operator: an instance whose host is down is listed with why, the next attempt and its held inputs",
+          "[python][operator][attach][supervision]") {
+	Runtime runtime;
+	std::string path = runtime.dir.file("host.sock");
+	SpawnOptions options;
+	options.env = runtime.env();
+	auto listener = std::make_unique<ChildProcess>(std::vector<std::string>{host_path(), "--listen", path}, options);
+	REQUIRE(listener->wait_stderr(contains("listening on")));
+	CoreProcess core("[backend python]\nsocket = " + path + "\n" + kConfig, {{"show.py", kShow}}, runtime.core());
+	REQUIRE(core.wait_started());
+	auto up = listed_when(runtime, [](const nlohmann::json& e) { return e.contains("status"); });
+	CHECK(up["report"]["state"] == "up");
+	CHECK(up["report"]["restarts"] == 0);
+
+	// The listener and the host go: nothing is left to answer for py1 but its shim.
+	pid_t host = up["status"]["host_pid"].get<pid_t>();
+	listener->signal(SIGKILL);
+	REQUIRE(listener->wait_exit());
+	listener.reset();
+	kill(host, SIGKILL);
+	listed_when(runtime, [](const nlohmann::json& e) { return e["report"]["state"] == "down"; });
+	core.inject({{"t.in", 0.2}, {"t.in", 0.4}, {"t.in", 0.6}});
+	// The report says so from the next attempt on.
+	auto down = listed_when(runtime, [](const nlohmann::json& e) {
+		return !e.contains("status") && e["report"]["state"] == "down" && e["report"]["inputs_waiting"] == 3;
+	});
+	CHECK(down["report"]["last_loss"].get<std::string>().find("cannot reach mm-pyhost at " + path) == 0);
+	CHECK(down["report"]["next_attempt_ms"] >= down["report"]["since_ms"]);
+
+	Command list = run(runtime, {"list"});
+	INFO(list.out << list.err);
+	CHECK(list.out.find(" py1 ") != std::string::npos);
+	CHECK(list.out.find(" down ") != std::string::npos);
+	CHECK(list.out.find("next attempt in ") != std::string::npos);
+	Command status = run(runtime, {"status", "py1"});
+	INFO(status.out << status.err);
+	CHECK(status.status == 1);
+	CHECK(status.out.find("py1 (MIDIMonster pid " + std::to_string(core.process().pid()) + "): down for ") == 0);
+	CHECK(status.out.find("  inputs waiting  3 ") != std::string::npos);
+	Command inject = run(runtime, {"inject", "py1", "show.on_in", "1"});
+	CHECK(inject.status == 1);
+	CHECK(inject.err.find("mm-pyhost: py1 is down (cannot reach mm-pyhost at ") == 0);
+
+	// A listener again: the instance comes back, and counts the restart.
+	listener = std::make_unique<ChildProcess>(std::vector<std::string>{host_path(), "--listen", path}, options);
+	auto back = listed_when(runtime, [](const nlohmann::json& e) {
+		return e.contains("status") && e["report"]["state"] == "up" && e["report"]["restarts"] == 1;
+	});
+	CHECK(back["status"]["state"] == "up");
+	CHECK(next_value(core, "t.out") == Approx(0.3));  // the held input (the newest) went to the new host
+	std::string report = runtime.dir.path() + "/mm-pyhost/instances/" + std::to_string(core.process().pid()) + ".py1";
+	CHECK(access(report.c_str(), F_OK) == 0);
+	CHECK(core.stop() == 0);
+	CHECK(access(report.c_str(), F_OK) != 0);  // the shim removes its report at shutdown
+}
+
+TEST_CASE("operator: status counts the inputs a reloading host holds", "[python][operator][reload]") {
+	Runtime runtime;
+	CoreProcess core("[python py1]\nmodule = show\nreload = on-save\n[test t]\n[map]\nt.in > py1.show.on_in\n"
+	                 "py1.out > t.out\n",
+	                 {{"show.py", std::string(kShow) +
+	                                  "import asyncio\nasync def linger():\n    await midimonster.sleep(1500)\n"
+	                                  "def bye():\n    asyncio.get_event_loop().create_task(linger())\n"
+	                                  "midimonster.cleanup_handler(bye)\n"}},
+	                 runtime.core());
+	REQUIRE(core.wait_started());
+	Command quiet = run(runtime, {"status", "py1", "--json"});
+	CHECK(nlohmann::json::parse(quiet.out)["status"]["inputs_waiting"] == 0);
+	core.dir().write("show.py", kShow);
+	listed_when(runtime, [](const nlohmann::json& e) { return e["status"]["state"] == "reloading"; });
+	core.inject("t.in", 0.2);
+	core.inject("t.in", 0.4);
+	auto holding = listed_when(runtime, [](const nlohmann::json& e) {
+		return e["status"]["state"] == "reloading" && e["status"]["inputs_waiting"] == 2;
+	});
+	CHECK(holding["status"]["inputs_waiting"] == 2);
+	CHECK(next_value(core, "t.out") == Approx(0.1));  // both go to the new version once it runs
+	CHECK(next_value(core, "t.out") == Approx(0.2));
+	listed_when(runtime, [](const nlohmann::json& e) { return e["status"]["inputs_waiting"] == 0; });
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("operator: after a crash, list counts the restart and status says how the host ended",
+          "[python][operator][supervision]") {
+	Runtime runtime;
+	CoreProcess core(kConfig, {{"show.py", kShow}}, runtime.core());
+	REQUIRE(core.wait_started());
+	pid_t host = hosts_of(core).at(0);
+	kill(host, SIGKILL);
+	auto back = listed_when(runtime, [host](const nlohmann::json& e) {
+		return e.contains("status") && e["status"]["host_pid"] != host && e["report"]["restarts"] == 1;
+	});
+	CHECK(back["report"]["state"] == "up");
+	CHECK(back["report"]["last_loss"] == "the host closed the connection; it was killed by signal 9 (Killed)");
+	Command status = run(runtime, {"status", "py1"});
+	INFO(status.out << status.err);
+	CHECK(status.out.find("  restarts        1 (last: ") != std::string::npos);
+	CHECK(status.out.find(" the host closed the connection; it was killed by signal 9 (Killed))") != std::string::npos);
 	CHECK(core.stop() == 0);
 }

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <cstdio>
 
-namespace mmpy::host {
+namespace mmpy::protocol {
 
 namespace {
 
@@ -31,25 +31,26 @@ std::string octal(mode_t mode) {
 
 // A folder found already there may have been prepared by another user (in /tmp anyone can
 // create it first) to read or replace our socket: trust it only if it is ours and closed.
-bool check_folder(const std::string& folder, std::string& error) {
+// `use` says what was to be done there: "listen in", "write in".
+bool check_folder(const std::string& folder, const char* use, std::string& error) {
 	struct stat info;
 	if (lstat(folder.c_str(), &info) != 0) {
 		error = "cannot inspect " + folder + ": " + std::strerror(errno);
 		return false;
 	}
 	if (!S_ISDIR(info.st_mode)) {
-		error = "refusing to listen in " + folder + ": it is not a folder (a link or a file is in the way); "
+		error = std::string("refusing to ") + use + " " + folder + ": it is not a folder (a link or a file is in the way); "
 		        "remove it, or give mm-pyhost --listen a PATH";
 		return false;
 	}
 	if (info.st_uid != geteuid()) {
-		error = "refusing to listen in " + folder + ": it belongs to uid " + std::to_string(info.st_uid) +
+		error = std::string("refusing to ") + use + " " + folder + ": it belongs to uid " + std::to_string(info.st_uid) +
 		        ", not to this user (uid " + std::to_string(geteuid()) + "), so it cannot be trusted; "
 		        "have it removed, or give mm-pyhost --listen a PATH";
 		return false;
 	}
 	if ((info.st_mode & 07777) != 0700) {
-		error = "refusing to listen in " + folder + ": its mode is " + octal(info.st_mode) +
+		error = std::string("refusing to ") + use + " " + folder + ": its mode is " + octal(info.st_mode) +
 		        ", other users could reach the socket; run 'chmod 0700 " + folder + "' or remove it";
 		return false;
 	}
@@ -57,7 +58,7 @@ bool check_folder(const std::string& folder, std::string& error) {
 }
 
 // Creates `folder` with mode 0700, or checks the one that is there.
-bool prepare_folder(const std::string& folder, std::string& error) {
+bool prepare_folder(const std::string& folder, const char* use, std::string& error) {
 	if (mkdir(folder.c_str(), 0700) == 0) {
 		// The umask may have taken bits away, never added any; set the mode exactly.
 		if (chmod(folder.c_str(), 0700) != 0) {
@@ -71,14 +72,14 @@ bool prepare_folder(const std::string& folder, std::string& error) {
 		}
 		return false;
 	}
-	return check_folder(folder, error);
+	return check_folder(folder, use, error);
 }
 
 }  // namespace
 
 bool prepare_default_socket_path(std::string& path, std::string& error) {
 	std::string folder = private_folder();
-	if (!prepare_folder(folder, error)) {
+	if (!prepare_folder(folder, "listen in", error)) {
 		return false;
 	}
 	path = folder + "/socket";
@@ -86,7 +87,7 @@ bool prepare_default_socket_path(std::string& path, std::string& error) {
 }
 
 bool prepare_control_folder(std::string& folder, std::string& error) {
-	if (!prepare_folder(private_folder(), error) || !prepare_folder(control_folder(), error)) {
+	if (!prepare_folder(private_folder(), "listen in", error) || !prepare_folder(control_folder(), "listen in", error)) {
 		return false;
 	}
 	folder = control_folder();
@@ -97,4 +98,16 @@ std::string control_folder() {
 	return private_folder() + "/control";
 }
 
-}  // namespace mmpy::host
+bool prepare_report_folder(std::string& folder, std::string& error) {
+	if (!prepare_folder(private_folder(), "write in", error) || !prepare_folder(report_folder(), "write in", error)) {
+		return false;
+	}
+	folder = report_folder();
+	return true;
+}
+
+std::string report_folder() {
+	return private_folder() + "/instances";
+}
+
+}  // namespace mmpy::protocol

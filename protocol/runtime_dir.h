@@ -1,10 +1,12 @@
-// Where `mm-pyhost --listen` with no PATH listens: a socket in a private folder of the
-// user's, so that no other user can reach it even if the socket's own mode were wrong.
+// The user's private runtime folder of mm-pyhost, shared by the shim, the hosts and the
+// operator's commands: where `mm-pyhost --listen` with no PATH listens, the hosts' control
+// sockets, and the shims' reports. No other user can reach what is in it, even if a socket's
+// own mode were wrong.
 #pragma once
 
 #include <string>
 
-namespace mmpy::host {
+namespace mmpy::protocol {
 
 // Sets `path` to $XDG_RUNTIME_DIR/mm-pyhost/socket (the folder systemd's %t/mm-pyhost
 // names too), or /tmp/mm-pyhost-UID/socket without XDG_RUNTIME_DIR. Creates the folder with
@@ -19,4 +21,9 @@ bool prepare_control_folder(std::string& folder, std::string& error);
 // The same folder, only named (for the operator's tools, which create nothing).
 std::string control_folder();
 
-}  // namespace mmpy::host
+// Sets `folder` to the folder of the shims' reports on their instances (ShimReport),
+// `instances` in the same private folder (created, and checked, the same way).
+bool prepare_report_folder(std::string& folder, std::string& error);
+std::string report_folder();
+
+}  // namespace mmpy::protocol
