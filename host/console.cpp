@@ -23,7 +23,8 @@ protocol::OperatorReply said(std::string message, bool more = false) {
 struct Console::Session {
 	PyObject* object = nullptr;  // owned
 	std::shared_ptr<ControlServer::Replier> replier;
-	bool running = false;  // a statement runs (one that awaits may take long): the next waits
+	bool running = false;     // a statement runs (one that awaits may take long): the next waits
+	uint64_t statement = 0;   // which one: only its own `done` answers it
 
 	~Session() { Py_XDECREF(object); }
 };
@@ -87,12 +88,19 @@ void Console::open(protocol::OperatorReply greeting, const std::shared_ptr<Contr
 	    });
 }
 
-void Console::request(const std::shared_ptr<Session>& session, const protocol::OperatorRequest& request) {
+void Console::request(std::shared_ptr<Session> session, const protocol::OperatorRequest& request) {
+	if (request.command == "interrupt") {
+		// Ctrl-C while a statement awaits; it answers once cancelled. Never answered itself.
+		PyObject* result = PyObject_CallMethod(session->object, "interrupt", nullptr);
+		Py_XDECREF(result);
+		PyErr_Clear();
+		return;
+	}
 	protocol::OperatorReply refused;
 	refused.ok = false;
 	if ((request.command != "run" && request.command != "complete") || request.args.size() != 1) {
-		refused.error = "the console takes run [SOURCE] and complete [TEXT], not '" + request.command + "' with " +
-		                std::to_string(request.args.size()) + " words";
+		refused.error = "the console takes run [SOURCE], complete [TEXT] and interrupt, not '" + request.command +
+		                "' with " + std::to_string(request.args.size()) + " words";
 	} else if (session->running) {
 		refused.error = "a statement still runs; the next one waits for its output";
 	}
@@ -105,16 +113,30 @@ void Console::request(const std::shared_ptr<Session>& session, const protocol::O
 	}
 }
 
+// Answers statement number `statement` of `session`, once: later calls (and those of an
+// earlier statement) say nothing.
+void Console::answer(const std::shared_ptr<Session>& session, uint64_t statement, std::string output, bool more) {
+	if (!session->running || session->statement != statement) {
+		return;
+	}
+	if (!more && !code_.reloading()) {
+		output += rebind_handlers();
+	}
+	session->running = false;
+	session->replier->say(said(std::move(output), more));
+}
+
 // The statement's output comes through `done`, at once or, when it awaits, once it has
 // finished; the session answers nothing else meanwhile.
-void Console::run(const std::shared_ptr<Session>& session, const std::string& source) {
+void Console::run(std::shared_ptr<Session> session, const std::string& source) {
 	if (code_.reloading()) {
 		session->replier->say(said("the show's code is reloading; type it again in a moment\n"));
 		return;
 	}
 	session->running = true;
+	uint64_t statement = ++session->statement;
 	std::weak_ptr<Session> weak = session;
-	PyObject* done = make_python_callback([this, weak](PyObject* args) -> PyObject* {
+	PyObject* done = make_python_callback([this, weak, statement](PyObject* args) -> PyObject* {
 		int more = 0;
 		PyObject* output = nullptr;
 		if (!PyArg_ParseTuple(args, "pU", &more, &output)) {
@@ -125,13 +147,8 @@ void Console::run(const std::shared_ptr<Session>& session, const std::string& so
 		if (!text) {
 			return nullptr;
 		}
-		std::string printed(text, static_cast<size_t>(size));
-		if (!more && !code_.reloading()) {
-			printed += rebind_handlers();
-		}
 		if (auto session = weak.lock()) {
-			session->running = false;
-			session->replier->say(said(std::move(printed), more != 0));
+			answer(session, statement, std::string(text, static_cast<size_t>(size)), more != 0);
 		}
 		Py_RETURN_NONE;
 	});
@@ -144,13 +161,11 @@ void Console::run(const std::shared_ptr<Session>& session, const std::string& so
 	Py_XDECREF(args);
 	Py_XDECREF(method);
 	Py_XDECREF(done);
-	if (session->running && !awaits) {
-		// The statement neither finished nor went on as a task: Ctrl-C struck the console itself.
-		session->running = false;
-		session->replier->say(said("KeyboardInterrupt\n"));
+	if (!awaits) {
+		// Said already, unless something (handler-timeout) struck the console's own code.
+		answer(session, statement, "the statement was interrupted (the show's log says how)\n", false);
 	}
 }
-
 
 // A statement may have defined a channel's handler anew (or deleted it): the channels get
 // what their names now find, as after a reload. What lost its handler is said in the log and

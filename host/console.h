@@ -10,6 +10,7 @@
 
 #include <Python.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -37,8 +38,9 @@ public:
 private:
 	struct Session;
 	bool load(std::string& error);
-	void request(const std::shared_ptr<Session>& session, const protocol::OperatorRequest& request);
-	void run(const std::shared_ptr<Session>& session, const std::string& source);
+	void request(std::shared_ptr<Session> session, const protocol::OperatorRequest& request);
+	void run(std::shared_ptr<Session> session, const std::string& source);
+	void answer(const std::shared_ptr<Session>& session, uint64_t statement, std::string output, bool more);
 	void complete(Session& session, const std::string& text);
 	std::string rebind_handlers();
 

@@ -17,23 +17,32 @@ import midimonster
 # Set while a console statement (and each task it starts) runs: print() goes to the console.
 _capture = contextvars.ContextVar("mmpy_console_capture", default=None)
 
-# The capture of the statement running synchronously now, if any.
+# The capture of the statement running synchronously now, if any: what Ctrl-C interrupts.
 _running = None
-# Awaited statements not finished yet, with their sessions: Ctrl-C cancels them.
-_awaiting = {}
+
+# The most a statement's output may be: a statement that prints in a loop must not fill the
+# show's memory.
+_MOST_OUTPUT = 1 << 20
 
 
 class _Capture:
     def __init__(self):
         self.parts = []
+        self.size = 0
+        self.cut = 0  # characters beyond _MOST_OUTPUT, dropped
         self.open = True  # until the statement's output is sent; a task it started then logs
 
     def write(self, text):
-        self.parts.append(str(text))
+        text = str(text)
+        room = max(0, _MOST_OUTPUT - self.size)
+        self.parts.append(text[:room])
+        self.size += min(room, len(text))
+        self.cut += len(text) - min(room, len(text))
         return len(text)
 
     def text(self):
-        return "".join(self.parts)
+        tail = "\n(%d more characters of output were dropped)\n" % self.cut if self.cut else ""
+        return "".join(self.parts) + tail
 
 
 class _Routed:
@@ -57,8 +66,6 @@ class _Routed:
 def _on_interrupt(signum, frame):
     if _running is not None:
         raise KeyboardInterrupt
-    for task in list(_awaiting):
-        task.cancel()
 
 
 def install(interrupt_signal):
@@ -109,6 +116,7 @@ class Session:
 
     def __init__(self, modules):
         self._modules = modules
+        self._awaiting = set()  # this operator's awaited statements not finished yet
         self._scratch = {"__name__": "__console__", "__builtins__": __builtins__}
         self._compile = codeop.CommandCompiler()
         self._compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -141,23 +149,24 @@ class Session:
         capture = _Capture()
         context = contextvars.copy_context()
         context.run(_capture.set, capture)
-        _running = capture
         try:
-            result = context.run(eval, code, module_globals, _Names(module_globals, extras))
+            _running = capture
+            try:
+                result = context.run(eval, code, module_globals, _Names(module_globals, extras))
+            finally:
+                _running = None
         except BaseException as exc:
             result = None
             capture.write(_report(exc))
-        finally:
-            _running = None
         if not inspect.iscoroutine(result):
             capture.open = False
             done(False, capture.text())
             return False
         task = asyncio.get_event_loop().create_task(result, context=context)
-        _awaiting[task] = self
+        self._awaiting.add(task)
 
         def finished(task):
-            _awaiting.pop(task, None)
+            self._awaiting.discard(task)
             if task.cancelled():
                 capture.write("KeyboardInterrupt: the awaited statement was cancelled\n")
             elif task.exception() is not None:
@@ -168,7 +177,14 @@ class Session:
         task.add_done_callback(finished)
         return True
 
+    def interrupt(self):
+        """Ctrl-C while this operator's statement awaits: it is cancelled."""
+        for task in list(self._awaiting):
+            task.cancel()
+
     def complete(self, text, most):
+        if not text.strip():
+            return []  # Tab on an empty line indents, at the operator's end
         module_globals, extras = self._namespace()
         namespace = dict(extras)
         namespace.update(module_globals)
@@ -183,6 +199,4 @@ class Session:
 
     def close(self):
         """The operator has gone: what they still await is cancelled."""
-        for task, session in list(_awaiting.items()):
-            if session is self:
-                task.cancel()
+        self.interrupt()

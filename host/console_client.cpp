@@ -36,19 +36,28 @@ bool write_all(int fd, const std::string& text) {
 // The conversation with the host, one request and its reply at a time.
 class HostLine {
 public:
-	HostLine(int fd, std::string pending, const protocol::InstanceStatus& host)
-	    : fd_(fd), pending_(std::move(pending)), host_(host) {}
+	HostLine(int fd, std::string pending, const protocol::InstanceStatus& host, pid_t host_pid)
+	    : fd_(fd), pending_(std::move(pending)), host_(host), host_pid_(host_pid) {}
 
-	// The reply to `command` [arg]; nullptr with ConnectionError set if the host went away.
-	// Ctrl-C meanwhile interrupts the statement in the host, which then answers.
+	// The reply to `command` [arg]; false with ConnectionError (the host went away) or
+	// ValueError (a statement too long to send) set. Ctrl-C meanwhile interrupts the
+	// statement in the host, which then answers.
 	bool ask(const char* command, std::string arg, protocol::OperatorReply& reply) {
 		std::string line, error;
-		protocol::encode(line, protocol::OperatorRequest{command, {std::move(arg)}});
-		bool ok = write_all(fd_, line);
+		if (!protocol::encode(line, protocol::OperatorRequest{command, {std::move(arg)}})) {
+			PyErr_Format(PyExc_ValueError, "the statement is longer than the %zu bytes a request may be",
+			             protocol::kMaxOperatorRequest);
+			return false;
+		}
+		bool ok;
 		Py_BEGIN_ALLOW_THREADS
-		ok = ok && read_reply(fd_, pending_, reply, error, [this] { interrupted(); });
+		ok = write_all(fd_, line) && read_reply(fd_, pending_, reply, error, [this] { interrupted(); });
 		Py_END_ALLOW_THREADS
-		if (!ok) {
+		// A Ctrl-C that came while writing, or with the answer, is for a statement that has ended.
+		if (PyErr_CheckSignals() != 0 && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+			PyErr_Clear();
+		}
+		if (!ok && !PyErr_Occurred()) {
 			PyErr_Format(PyExc_ConnectionError, "the host of %s went away (%s); 'mm-pyhost status %s' says how it is",
 			             host_.instance.c_str(), error.empty() ? "the connection ended" : error.c_str(),
 			             host_.instance.c_str());
@@ -94,12 +103,16 @@ public:
 
 private:
 	// A signal while waiting: Ctrl-C (Python's handler raises KeyboardInterrupt) goes on to
-	// the statement in the host.
+	// the statement in the host: as a signal to one that holds the host's loop, as a request
+	// to one that awaits (the only kind of request sent while a reply is due; never answered).
 	void interrupted() {
 		PyGILState_STATE gil = PyGILState_Ensure();
 		if (PyErr_CheckSignals() != 0) {
 			if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
-				kill(static_cast<pid_t>(host_.host_pid), protocol::console_interrupt_signal());
+				kill(host_pid_, protocol::console_interrupt_signal());
+				std::string line;
+				protocol::encode(line, protocol::OperatorRequest{"interrupt", {}});
+				write_all(fd_, line);
 			}
 			PyErr_Clear();
 		}
@@ -109,6 +122,7 @@ private:
 	int fd_;
 	std::string pending_;
 	const protocol::InstanceStatus& host_;
+	pid_t host_pid_;  // the process at the other end of the socket (SO_PEERCRED)
 };
 
 std::string banner(const protocol::InstanceStatus& s, const std::string& where) {
@@ -140,6 +154,13 @@ int run_console(int fd, std::string pending, const protocol::OperatorReply& gree
 		std::cerr << "mm-pyhost: the host's reply to console lacks its status\n";
 		return 1;
 	}
+	// Ctrl-C is a signal to the process at the other end, whatever the reply says.
+	ucred peer{};
+	socklen_t size = sizeof(peer);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.pid <= 1) {
+		std::cerr << "mm-pyhost: cannot tell which process answers for " << greeting.status->instance << "\n";
+		return 1;
+	}
 	// A statement may run as long as the operator lets it (an awaited one); Ctrl-C ends it.
 	timeval forever{0, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
@@ -153,7 +174,7 @@ int run_console(int fd, std::string pending, const protocol::OperatorReply& gree
 		          << (status.err_msg ? status.err_msg : "unknown error") << "\n";
 		return 1;
 	}
-	HostLine line(fd, std::move(pending), *greeting.status);
+	HostLine line(fd, std::move(pending), *greeting.status, peer.pid);
 	PyObject* host = host_object(line);
 	PyObject* client = host ? load_host_module("_mmpy_console_client", kConsoleClientSource) : nullptr;
 	PyObject* result = client ? PyObject_CallMethod(client, "main", "Os", host,

@@ -24,6 +24,12 @@ def _prepare_readline(host, history):
     found = []
 
     def complete(text, state):
+        if not text.strip():  # Tab on an empty line indents, as at Python's own prompt
+            if state == 0:
+                readline.insert_text("\t")
+                readline.redisplay()
+                return ""
+            return None
         if state == 0:
             found[:] = host.complete(text)
         return found[state] if state < len(found) else None
@@ -56,6 +62,10 @@ def main(host, banner):
             print("mm-pyhost: %s" % exc, file=sys.stderr)
             status = 1
             break
+        except ValueError as exc:
+            more, output = False, "mm-pyhost: %s\n" % exc
+        except KeyboardInterrupt:
+            more, output = False, "KeyboardInterrupt\n"
         sys.stdout.write(output)
         sys.stdout.flush()
         if not more:

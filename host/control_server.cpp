@@ -232,17 +232,26 @@ void ControlServer::converse(const std::shared_ptr<Client>& client, std::string_
 		bad.ok = false;
 		if (!protocol::parse(line, request, bad.error)) {
 			bad.error = "not a request mm-pyhost understands: " + bad.error;
-			reply(client, bad);
+			end_conversation(client, bad);
 			return;
 		}
-		client->next(request);
+		// A copy: the request may end the connection, which drops client->next.
+		auto next = client->next;
+		next(request);
 	}
 	if (!client->closing && client->in.size() > protocol::kMaxOperatorRequest) {
 		protocol::OperatorReply bad;
 		bad.ok = false;
 		bad.error = "a request longer than " + std::to_string(protocol::kMaxOperatorRequest) + " bytes";
-		reply(client, bad);
+		end_conversation(client, bad);
 	}
+}
+
+// The last reply of a conversation: nothing after it is read.
+void ControlServer::end_conversation(const std::shared_ptr<Client>& client, const protocol::OperatorReply& last) {
+	client->next = nullptr;
+	client->in.clear();
+	reply(client, last);
 }
 
 void ControlServer::reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply, bool then_end) {

@@ -63,6 +63,7 @@ private:
 	static void on_connection(uv_stream_t* server, int status);
 	void read_request(const std::shared_ptr<Client>& client, std::string_view bytes);
 	void converse(const std::shared_ptr<Client>& client, std::string_view bytes);
+	void end_conversation(const std::shared_ptr<Client>& client, const protocol::OperatorReply& last);
 	void reply(const std::shared_ptr<Client>& client, const protocol::OperatorReply& reply, bool then_end = true);
 	bool send_line(const std::shared_ptr<Client>& client, std::string text, bool then_end);
 	void end(const std::shared_ptr<Client>& client);

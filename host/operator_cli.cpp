@@ -404,6 +404,10 @@ int run_operator_command(int argc, char** argv) {
 		close(fd);
 		return status;
 	}
+	if (reply.ok && command == "monitor" && !json) {
+		// On stderr: stdout carries only the stream, for a pipe into grep.
+		std::cerr << endpoint->instance << ": " << reply.message << " until Ctrl-C\n";
+	}
 	if (reply.ok && (command == "monitor" || command == "logs")) {
 		int status = follow(fd, pending, json);
 		close(fd);

@@ -108,7 +108,7 @@ struct ShimReport {
 	int64_t core_pid = 0;
 	std::string state;             // "up", "restarting" (a new host is starting) or "down"
 	uint64_t since_ms = 0;         // in this state since (Unix time, ms)
-	uint64_t restarts = 0;         // hosts started after the first
+	uint64_t restarts = 0;         // hosts brought back (that answered Started) after the first
 	std::string last_loss;         // why the last host was lost, "" if none was
 	uint64_t last_loss_ms = 0;
 	uint64_t next_attempt_ms = 0;  // down: when the next host is due (Unix time, ms)

@@ -100,6 +100,12 @@ TEST_CASE("console: Tab completes names in the show, and what the prompt outputs
 	terminal->type("'out')\r");
 	REQUIRE(terminal->wait_for("\r\n0.25\r\n"));
 	REQUIRE(terminal->wait_for(">>> "));
+	// Tab on an empty line indents.
+	terminal->type("for i in range(2):\r");
+	REQUIRE(terminal->wait_for("... "));
+	terminal->type("\tprint('tabbed', i)\r\r");
+	REQUIRE(terminal->wait_for("tabbed 1"));
+	REQUIRE(terminal->wait_for(">>> "));
 	// An ambiguous name completes as far as its matches agree: here to output.
 	terminal->type("midimonster.out\t");
 	std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -238,7 +244,7 @@ TEST_CASE("console: requests it does not know end the conversation with the reas
 	CHECK(replies[1]["message"] == "42\n");
 	CHECK(replies[2]["matches"] == nlohmann::json::array({"factor"}));
 	CHECK(replies[3]["ok"] == false);
-	CHECK(replies[3]["error"] == "the console takes run [SOURCE] and complete [TEXT], not 'eval' with 0 words");
+	CHECK(replies[3]["error"] == "the console takes run [SOURCE], complete [TEXT] and interrupt, not 'eval' with 0 words");
 	CHECK(replies[4]["error"].get<std::string>().find("not a request mm-pyhost understands") == 0);
 	core.inject("t.in", 0.5);
 	CHECK(next_value(core, "t.out") == Approx(0.25));

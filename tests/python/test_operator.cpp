@@ -285,6 +285,7 @@ TEST_CASE("operator: monitor streams inputs and outputs, and a reader that never
 	SpawnOptions spawn;
 	spawn.env = runtime.env();
 	ChildProcess monitor({host_path(), "monitor", "py1", "show.*"}, spawn);
+	REQUIRE(monitor.wait_stderr(contains("py1: monitoring show.* until Ctrl-C")));
 	REQUIRE(monitor.wait_stdout(contains("show.on_in"), Duration(100)) == std::nullopt);  // nothing yet
 	watched.inject("t.in", 0.5);
 	CHECK(next_value(watched, "t.out") == Approx(0.25));
