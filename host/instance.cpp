@@ -32,7 +32,7 @@ bool Instance::adopt(const protocol::ChannelList& table, std::string& error) {
 	return channels_.adopt(table, error);
 }
 
-void Instance::start(const protocol::Start& start) {
+std::vector<Instance::Unresolved> Instance::start(const protocol::Start& start) {
 	for (const auto& [id, value] : start.inputs) {
 		if (channels_.contains(id)) {
 			channels_[id].input = value;
@@ -43,7 +43,8 @@ void Instance::start(const protocol::Start& start) {
 			channels_[id].output = value;
 		}
 	}
-	log_unresolved(resolve_handlers());
+	std::vector<Unresolved> unresolved = resolve_handlers();
+	log_unresolved(unresolved);
 	started_ = true;
 	// Values output() set at import time become the show's initial events; a restarted
 	// host's shim has them already.
@@ -56,6 +57,7 @@ void Instance::start(const protocol::Start& start) {
 	}
 	scheduler_.start();
 	tasks_.show_started();
+	return unresolved;
 }
 
 std::vector<Instance::Unresolved> Instance::resolve_handlers() {

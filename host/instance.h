@@ -59,9 +59,16 @@ public:
 	// The shim's channel table replaces ours, keeping the values set before.
 	bool adopt(const protocol::ChannelList& table, std::string& error);
 
+	// A channel whose handler could not be found, and why.
+	struct Unresolved {
+		std::string channel;
+		std::string error;
+	};
+
 	// The show starts: the values the shim remembers, the handlers, the initial outputs
-	// (they leave with the next flush, after Started) and the timers and sockets.
-	void start(const protocol::Start& start);
+	// (they leave with the next flush, after Started) and the timers and sockets. The
+	// channels left without a handler (logged already).
+	std::vector<Unresolved> start(const protocol::Start& start);
 
 	// The operator's `inject`: the channel's handler runs as if the core had delivered it.
 	void inject(uint32_t id, double value);
@@ -88,11 +95,6 @@ public:
 
 	// --- live reload (ShowCode) ---
 
-	// A channel whose handler could not be found, and why.
-	struct Unresolved {
-		std::string channel;
-		std::string error;
-	};
 	// Finds every channel's handler anew: module.function for dotted names, the
 	// default-handler for plain ones. What lacks one, with why.
 	std::vector<Unresolved> resolve_handlers();

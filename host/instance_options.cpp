@@ -58,6 +58,7 @@ void InstanceOptions::import_module(const std::string& value, protocol::Configur
 		// Like the in-process backend: the show starts without this module, other
 		// instances are unaffected, and the log says exactly what failed.
 		log_.log(0, error);
+		result.warning = error;
 	}
 }
 

@@ -14,6 +14,7 @@
 #include "listener.h"
 #include "log.h"
 #include "operator_cli.h"
+#include "show_check.h"
 #include "parent_death.h"
 #include "session.h"
 
@@ -70,6 +71,13 @@ int main(int argc, char** argv) {
 	std::signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && mmpy::host::is_operator_command(argv[1])) {
 		return mmpy::host::run_operator_command(argc, argv);
+	}
+	if (argc >= 2 && std::strcmp(argv[1], "check") == 0) {
+		if (argc != 3) {
+			std::cerr << mmpy::protocol::host_usage();
+			return 2;
+		}
+		return mmpy::host::run_check(argv[2]);
 	}
 	using Mode = mmpy::protocol::HostCommand::Mode;
 	mmpy::protocol::HostCommand command = mmpy::protocol::parse_host_command(argc, argv);

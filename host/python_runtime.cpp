@@ -53,6 +53,21 @@ class _LogStream:
 
 sys.stdout = _LogStream(0)
 sys.stderr = _LogStream(0)
+
+def _mmpy_handler_problem(function):
+    """Why `function` cannot be a channel handler, which is called with one argument (the
+    value); None if it can, or if Python cannot tell (some built-ins)."""
+    import inspect
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(0.0)
+    except TypeError:
+        return "takes %s; a channel handler is called with one argument, the value" % (
+            "no arguments" if not signature.parameters else "(%s)" % ", ".join(signature.parameters))
+    return None
 )PY";
 
 PyObject* main_dict() {
@@ -304,6 +319,18 @@ PyObject* PythonRuntime::resolve(const std::string& dotted, std::string& error) 
 	}
 	if (!PyCallable_Check(object)) {
 		error = "'" + dotted + "' is not callable (it is of type " + Py_TYPE(object)->tp_name + ")";
+		Py_DECREF(object);
+		return nullptr;
+	}
+	PyObject* check = PyDict_GetItemString(main_dict(), "_mmpy_handler_problem");  // borrowed
+	PyObject* problem = check ? PyObject_CallOneArg(check, object) : nullptr;
+	const char* why = problem && PyUnicode_Check(problem) ? PyUnicode_AsUTF8(problem) : nullptr;
+	if (why) {
+		error = "'" + dotted + "' " + why;
+	}
+	Py_XDECREF(problem);
+	PyErr_Clear();
+	if (why) {
 		Py_DECREF(object);
 		return nullptr;
 	}

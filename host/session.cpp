@@ -191,6 +191,10 @@ bool Session::on_configure(std::span<const uint8_t> payload) {
 	return true;
 }
 
+// At most this many channels without a handler are listed in Started (each a few hundred
+// bytes at most, far within a frame).
+constexpr size_t kMostUnresolvedTold = 256;
+
 bool Session::on_start(std::span<const uint8_t> payload) {
 	protocol::Start start;
 	if (!parse(payload, start)) {
@@ -202,10 +206,16 @@ bool Session::on_start(std::span<const uint8_t> payload) {
 	}
 	clock_.set(start.timestamp);
 	kept_state_.show_started();
-	instance_.start(start);
+	protocol::Started started;
+	for (Instance::Unresolved& miss : instance_.start(start)) {
+		// The first ones are enough for `mm-pyhost check`; the log has them all.
+		if (started.unresolved.size() < kMostUnresolvedTold) {
+			started.unresolved.emplace_back(std::move(miss.channel), std::move(miss.error));
+		}
+	}
 	show_code_.show_started();
 	phase_ = Phase::Running;
-	protocol::encode(out_, protocol::Started{});
+	protocol::encode(out_, started);
 	return true;
 }
 

@@ -80,8 +80,11 @@ bool encode(std::vector<uint8_t>& out, const Configure& m) {
 }
 
 bool encode(std::vector<uint8_t>& out, const ConfigureResult& m) {
-	return append_json(out, FrameType::ConfigureResult,
-	                   {{"ok", m.ok}, {"error", m.error}, {"outputs", m.outputs}});
+	json body = {{"ok", m.ok}, {"error", m.error}, {"outputs", m.outputs}};
+	if (!m.warning.empty()) {
+		body["warning"] = m.warning;
+	}
+	return append_json(out, FrameType::ConfigureResult, body);
 }
 
 bool encode(std::vector<uint8_t>& out, const Start& m) {
@@ -91,7 +94,15 @@ bool encode(std::vector<uint8_t>& out, const Start& m) {
 }
 
 bool encode(std::vector<uint8_t>& out, const Started& m) {
-	return append_json(out, FrameType::Started, {{"ok", m.ok}, {"error", m.error}});
+	json body = {{"ok", m.ok}, {"error", m.error}};
+	if (!m.unresolved.empty()) {
+		json list = json::array();
+		for (const auto& [channel, reason] : m.unresolved) {
+			list.push_back(json::array({channel, reason}));
+		}
+		body["unresolved"] = list;
+	}
+	return append_json(out, FrameType::Started, body);
 }
 
 bool encode(std::vector<uint8_t>& out, const Log& m) {
@@ -166,6 +177,7 @@ bool parse(std::span<const uint8_t> payload, ConfigureResult& m, std::string& er
 		for (size_t i = 0; i < m.outputs.size(); i++) {
 			admit_listed(m.outputs[i].first, i);
 		}
+		m.warning = b.contains("warning") ? b.at("warning").get<std::string>() : std::string();
 	});
 }
 
@@ -186,6 +198,20 @@ bool parse(std::span<const uint8_t> payload, Started& m, std::string& error) {
 	return parse_object(payload, error, [&](const json& b) {
 		m.ok = b.at("ok").get<bool>();
 		m.error = b.at("error").get<std::string>();
+		m.unresolved.clear();
+		if (b.contains("unresolved")) {
+			const json& list = b.at("unresolved");
+			if (!list.is_array() || list.size() > kMaxChannels + 1) {
+				throw std::out_of_range("field 'unresolved' must be a list of at most " +
+				                        std::to_string(kMaxChannels + 1) + " [channel, reason] pairs");
+			}
+			for (const json& pair : list) {
+				if (!pair.is_array() || pair.size() != 2) {
+					throw std::out_of_range("an entry of 'unresolved' must be [channel, reason]");
+				}
+				m.unresolved.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+			}
+		}
 	});
 }
 

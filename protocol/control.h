@@ -38,10 +38,14 @@ struct Configure {
 
 // The host's answer to Configure. `outputs` lists the channels that output() touched
 // while the option ran (module top-level code), with their values.
+// `warning`: the line was taken but did not work (a `module =` that failed to import: the
+// show starts without it, as with the in-process backend). Only `mm-pyhost check` reads it;
+// the host has logged it.
 struct ConfigureResult {
 	bool ok = true;
 	std::string error;
 	std::vector<std::pair<std::string, double>> outputs;
+	std::string warning;
 };
 
 // The show starts: every channel of the instance with its id, and the values the shim
@@ -54,9 +58,13 @@ struct Start {
 	bool restart = false;
 };
 
+// `unresolved`: the mapped channels without a handler (their events are ignored), each with
+// why: [channel, reason]; "" as the channel for the default-handler. Only `mm-pyhost check`
+// reads it; the shim leaves it to the host's log lines.
 struct Started {
 	bool ok = true;
 	std::string error;
+	std::vector<std::pair<std::string, std::string>> unresolved;
 };
 
 struct Log {

@@ -57,6 +57,8 @@ const char* host_usage() {
 	       "                   without PATH: the socket systemd passes, else\n"
 	       "                   $XDG_RUNTIME_DIR/mm-pyhost/socket (or /tmp/mm-pyhost-UID/socket)\n"
 	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n"
+	       "  mm-pyhost check FILE   the pre-show check of a MIDIMonster configuration: imports\n"
+	       "                   each python instance's modules, resolves its mapped handlers\n"
 	       "operator commands (docs/running-a-show.md), each with --json for scripts:\n"
 	       "  mm-pyhost list                         every python instance that runs\n"
 	       "  mm-pyhost status INSTANCE              its health: events, tasks, memory, last error\n"

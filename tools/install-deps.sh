@@ -9,6 +9,7 @@ packages=(
   libuv1-dev nlohmann-json3-dev catch2           # host loop, control messages, tests
   clang libclang-rt-dev                          # libFuzzer targets and sanitizer runtimes
   python3-numpy                                  # proves C extension modules import in the host
+  mypy                                           # checks the docs' examples against the midimonster stubs
 )
 
 missing=()

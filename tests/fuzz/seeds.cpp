@@ -148,8 +148,12 @@ void control_seeds() {
 	result.error = "failed to import";
 	result.outputs = {{"a", 0.5}, {"b", 1.0}};
 	seed(3, "configure-result", frame(result));
+	ConfigureResult warned;
+	warned.warning = "failed to import module 'show': SyntaxError: invalid syntax (show.py, line 1)";
+	seed(3, "configure-result-warning", frame(warned));
 	seed(4, "start", frame(start_of({"m.a", "m.b", "plain"}, true)));
-	seed(5, "started", frame(Started{false, "no"}));
+	seed(5, "started", frame(Started{false, "no", {}}));
+	seed(5, "started-unresolved", frame(Started{true, "", {{"show.nope", "module 'show' has no function 'nope'"}}}));
 	seed(6, "log", frame(Log{1, "debug line \xc3\xa9"}));
 	seed(7, "heartbeat", frame(Heartbeat{123456789, 42}));
 	seed(8, "error", frame(Error{"protocol violation: test"}));

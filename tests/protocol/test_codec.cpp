@@ -145,7 +145,7 @@ TEST_CASE("every control message survives the round trip", "[protocol]") {
 	CHECK(roundtrip(HostHello{kVersion, 99, "3.11.2"}, FrameType::Hello).pid == 99);
 	CHECK(roundtrip(Configure{"module", "handlers"}, FrameType::Configure).value == "handlers");
 
-	ConfigureResult result{false, "unknown option", {{"out1", 0.25}}};
+	ConfigureResult result{false, "unknown option", {{"out1", 0.25}}, ""};
 	auto result_back = roundtrip(result, FrameType::ConfigureResult);
 	CHECK_FALSE(result_back.ok);
 	CHECK(result_back.error == "unknown option");
@@ -161,7 +161,10 @@ TEST_CASE("every control message survives the round trip", "[protocol]") {
 	CHECK(start_back.inputs == start.inputs);
 	CHECK(start_back.restart);
 
-	CHECK(roundtrip(Started{false, "x"}, FrameType::Started).error == "x");
+	CHECK(roundtrip(Started{false, "x", {}}, FrameType::Started).error == "x");
+	Started told = roundtrip(Started{true, "", {{"show.nope", "module 'show' has no function 'nope'"}}}, FrameType::Started);
+	REQUIRE(told.unresolved.size() == 1);
+	CHECK(told.unresolved[0].first == "show.nope");
 	CHECK(roundtrip(Log{1, "debug line"}, FrameType::Log).level == 1);
 	CHECK(roundtrip(Error{"bye now"}, FrameType::Error).reason == "bye now");
 }
