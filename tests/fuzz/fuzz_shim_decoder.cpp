@@ -47,6 +47,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -493,11 +494,19 @@ void check(const ShimInstance& shim, const Hosts& hosts, size_t mapped) {
 
 }  // namespace
 
-// The instances' report files (StatusReport) go to a runtime folder of the harness's own.
+// The instances' report files (StatusReport) go to a runtime folder of the harness's own,
+// removed when the harness exits.
+namespace {
+char runtime_folder[] = "/tmp/fuzz_shim_decoder-runtime-XXXXXX";
+}  // namespace
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-	static char folder[] = "/tmp/fuzz_shim_decoder-runtime-XXXXXX";
-	if (mkdtemp(folder)) {
-		setenv("XDG_RUNTIME_DIR", folder, 1);
+	if (mkdtemp(runtime_folder)) {
+		setenv("XDG_RUNTIME_DIR", runtime_folder, 1);
+		std::atexit([] {
+			std::error_code ignored;
+			std::filesystem::remove_all(runtime_folder, ignored);
+		});
 	}
 	return 0;
 }
