@@ -122,8 +122,12 @@ TEST_CASE("console: Ctrl-C interrupts a long statement, and an awaited one lets 
 	CoreProcess core(kConfig, {{"show.py", kShow}}, runtime.core());
 	REQUIRE(core.wait_started());
 	auto terminal = console(runtime);
-	terminal->type("while True: pass\r\r");
-	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	// The statement leaves a file once it runs: Ctrl-C before that would find nothing to stop.
+	terminal->type("if True:\r    open('looping', 'w').close()\r    while True: pass\r\r");
+	for (int waited = 0; waited < 200 && access(core.dir().file("looping").c_str(), F_OK) != 0; waited++) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	REQUIRE(access(core.dir().file("looping").c_str(), F_OK) == 0);
 	terminal->type("\x03");
 	INFO(terminal->screen());
 	REQUIRE(terminal->wait_for("KeyboardInterrupt"));
