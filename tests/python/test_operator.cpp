@@ -139,7 +139,7 @@ TEST_CASE("operator: reload answers how it went", "[python][operator][reload]") 
 	CHECK(core.stop() == 0);
 }
 
-TEST_CASE("operator: attach mode answers the same commands", "[python][operator][attach]") {
+TEST_CASE("operator: attach mode answers every command", "[python][operator][attach]") {
 	Runtime runtime;
 	std::string path = runtime.dir.file("host.sock");
 	SpawnOptions options;
@@ -154,6 +154,30 @@ TEST_CASE("operator: attach mode answers the same commands", "[python][operator]
 	Command inject = run(runtime, {"inject", "py1", "show.on_in", "1"});
 	CHECK(inject.status == 0);
 	CHECK(next_value(core, "t.out") == Approx(0.5));
+	Command status = run(runtime, {"status", "py1"});
+	CHECK(status.out.find(", attach mode, host pid ") != std::string::npos);
+	CHECK(status.out.find("  events handled  1\n") != std::string::npos);
+	Command values = run(runtime, {"values", "py1", "--json"});
+	CHECK(nlohmann::json::parse(values.out)["values"][0][1] == 1.0);
+	Command logs = run(runtime, {"logs", "py1"});
+	CHECK(logs.status == 0);
+	SpawnOptions spawn;
+	spawn.env = runtime.env();
+	ChildProcess monitor({host_path(), "monitor", "py1"}, spawn);
+	REQUIRE(monitor.wait_stderr(contains("py1: monitoring every channel until Ctrl-C")));
+	core.inject("t.in", 0.5);
+	CHECK(monitor.wait_stdout(contains("  out  out ")));
+	CHECK(next_value(core, "t.out") == Approx(0.25));
+	core.dir().write("show.py", "import midimonster\ndef on_in(value):\n    midimonster.output('out', value)\n");
+	Command reload = run(runtime, {"reload", "py1"});
+	CHECK(reload.out.find("py1: reloaded: now running the version of ") == 0);
+	pid_t old_host = nlohmann::json::parse(run(runtime, {"status", "py1", "--json"}).out)["status"]["host_pid"];
+	Command restart = run(runtime, {"restart", "py1"});
+	INFO(restart.out << restart.err);
+	CHECK(restart.status == 0);
+	CHECK(restart.out.find("py1: restarted: host pid " + std::to_string(old_host) + " -> ") == 0);
+	core.inject("t.in", 0.5);
+	CHECK(next_value(core, "t.out") == Approx(0.5));  // the reloaded code, in the new host
 	CHECK(core.stop() == 0);
 }
 
