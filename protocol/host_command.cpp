@@ -52,14 +52,14 @@ HostCommand parse_host_command(int argc, const char* const* argv) {
 }
 
 const char* host_usage() {
-	return "usage: mm-pyhost --listen [PATH] | --fd N | --version | --help\n"
+	return "usage: mm-pyhost --listen [PATH] | --fd N | check FILE | --version | --help\n"
 	       "  --listen [PATH]  accept MIDIMonster cores on the Unix socket PATH (attach mode);\n"
 	       "                   without PATH: the socket systemd passes, else\n"
 	       "                   $XDG_RUNTIME_DIR/mm-pyhost/socket (or /tmp/mm-pyhost-UID/socket)\n"
 	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n"
-	       "  mm-pyhost check FILE   the pre-show check of a MIDIMonster configuration: imports\n"
-	       "                   each python instance's modules, resolves its mapped handlers\n"
-	       "operator commands (docs/running-a-show.md), each with --json for scripts:\n"
+	       "  check FILE       the pre-show check of a MIDIMonster configuration: imports each\n"
+	       "                   python instance's modules, looks up its mapped handlers\n"
+	       "operator commands (docs/running-a-show.md), all but console with --json for scripts:\n"
 	       "  mm-pyhost list                         every python instance that runs\n"
 	       "  mm-pyhost status INSTANCE              its health: events, tasks, memory, last error\n"
 	       "  mm-pyhost values INSTANCE [PATTERN]    last input and output of each channel\n"
