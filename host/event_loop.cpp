@@ -8,6 +8,7 @@
 
 #include "python_callback.h"
 #include "tasks.h"
+#include "virtual_time.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
@@ -38,19 +39,37 @@ PyObject* EventLoop::waiter() {
 bool EventLoop::wait(int selector_fd, std::optional<double> timeout_s) {
 	watchdog_.end_call();
 	before_wait_();
-	// The nearer of asyncio's timeout (ns) and libuv's (ms; -1 without timers).
-	int64_t wait_ns = -1;
-	if (timeout_s) {
-		wait_ns = std::isfinite(*timeout_s) && *timeout_s < 1e9 ? static_cast<int64_t>(std::max(*timeout_s, 0.0) * 1e9)
-		                                                       : -1;
-	}
-	int64_t uv_ns = uv_timeout_ns();
-	if (uv_ns >= 0 && (wait_ns < 0 || uv_ns < wait_ns)) {
-		wait_ns = uv_ns;
-	}
-	bool selector_ready = poll_then_run(selector_fd, wait_ns);
+	bool selector_ready = virtual_time_ && timeout_s != 0.0 ? wait_virtual(selector_fd, timeout_s)
+	                                                        : poll_then_run(selector_fd, nearer(ns(timeout_s, false)));
 	watchdog_.begin_call(Watchdog::kLoopHeld, nullptr);
 	return selector_ready;
+}
+
+// asyncio has nothing ready. What has arrived already (the next frame, a user's socket)
+// happens at the current time; only then may the clock move.
+bool EventLoop::wait_virtual(int selector_fd, std::optional<double> timeout_s) {
+	pollfd ready[2] = {{uv_backend_fd(loop_), POLLIN, 0}, {selector_fd, POLLIN, 0}};
+	if (poll(ready, selector_fd >= 0 ? 2 : 1, 0) > 0) {
+		return poll_then_run(selector_fd, 0);
+	}
+	int64_t due_in = ns(timeout_s, true);
+	return poll_then_run(selector_fd, nearer(virtual_time_->step(due_in < 0 ? std::nullopt : std::optional(due_in))));
+}
+
+// asyncio's timeout in ns, -1 for none; rounded up on a virtual clock, so that the clock
+// reaches the timer.
+int64_t EventLoop::ns(std::optional<double> timeout_s, bool round_up) {
+	if (!timeout_s || !std::isfinite(*timeout_s) || *timeout_s >= 1e9) {
+		return -1;
+	}
+	double ns = std::max(*timeout_s, 0.0) * 1e9;
+	return static_cast<int64_t>(round_up ? std::ceil(ns) : ns);
+}
+
+// The nearer of `wait_ns` and libuv's next timer (-1: none of either).
+int64_t EventLoop::nearer(int64_t wait_ns) const {
+	int64_t uv_ns = uv_timeout_ns();
+	return uv_ns >= 0 && (wait_ns < 0 || uv_ns < wait_ns) ? uv_ns : wait_ns;
 }
 
 int64_t EventLoop::uv_timeout_ns() const {

@@ -17,6 +17,7 @@
 namespace mmpy::host {
 
 class Tasks;
+class VirtualTime;
 class Watchdog;
 
 class EventLoop {
@@ -36,14 +37,22 @@ public:
 	// Ends run() after the current turn.
 	void stop(Tasks& tasks);
 
+	// The show's clock is virtual (the test harness): when the loop has nothing ready, the
+	// clock moves instead of the loop sleeping.
+	void use(VirtualTime* virtual_time) { virtual_time_ = virtual_time; }
+
 private:
 	bool wait(int selector_fd, std::optional<double> timeout_s);
+	bool wait_virtual(int selector_fd, std::optional<double> timeout_s);
+	static int64_t ns(std::optional<double> timeout_s, bool round_up);
+	int64_t nearer(int64_t wait_ns) const;
 	bool poll_then_run(int selector_fd, int64_t wait_ns);
 	int64_t uv_timeout_ns() const;
 
 	uv_loop_t* loop_;
 	Watchdog& watchdog_;
 	std::function<void()> before_wait_;
+	VirtualTime* virtual_time_ = nullptr;
 };
 
 }  // namespace mmpy::host

@@ -2,6 +2,8 @@
 //   mm-pyhost --fd N           serve one core connection on descriptor N (the shim spawns this)
 //   mm-pyhost --listen [PATH]  accept cores on a Unix socket (attach mode)
 //   mm-pyhost list | status | values | inject | reload ...   the operator's commands
+//   mm-pyhost check show.cfg   the pre-show check
+//   mm-pyhost drive            the test harness's end (python/mm_pyhost/testing.py)
 #include <uv.h>
 
 #include <csignal>
@@ -15,6 +17,7 @@
 #include "log.h"
 #include "operator_cli.h"
 #include "show_check.h"
+#include "show_driver.h"
 #include "parent_death.h"
 #include "session.h"
 
@@ -78,6 +81,13 @@ int main(int argc, char** argv) {
 			return 2;
 		}
 		return mmpy::host::run_check(argv[2]);
+	}
+	if (argc >= 2 && std::strcmp(argv[1], "drive") == 0) {
+		if (argc != 2) {
+			std::cerr << mmpy::protocol::host_usage();
+			return 2;
+		}
+		return mmpy::host::run_driver();
 	}
 	using Mode = mmpy::protocol::HostCommand::Mode;
 	mmpy::protocol::HostCommand command = mmpy::protocol::parse_host_command(argc, argv);

@@ -15,7 +15,8 @@ void close_and_delete(T* owner, uv_handle_t* handle) {
 }
 }  // namespace
 
-Scheduler::Scheduler(uv_loop_t* loop, Invoke invoke) : loop_(loop), invoke_(std::move(invoke)) {}
+Scheduler::Scheduler(uv_loop_t* loop, const CoreClock& clock, Invoke invoke)
+    : loop_(loop), clock_(clock), invoke_(std::move(invoke)) {}
 
 Scheduler::~Scheduler() {
 	clear();
@@ -45,29 +46,70 @@ void Scheduler::set_interval(PyObject* callable, uint64_t period_ms) {
 	arm(*timer);
 }
 
+uint64_t Scheduler::now() const {
+	return clock_.is_virtual() ? clock_.now_ms() : uv_now(loop_);
+}
+
 void Scheduler::arm(Timer& timer) {
 	if (started_) {
-		timer.due_ms = uv_now(loop_) + timer.period_ms;
-		uv_timer_start(&timer.handle, on_timer, timer.period_ms, 0);
+		timer.due_ms = now() + timer.period_ms;
+		if (!clock_.is_virtual()) {
+			uv_timer_start(&timer.handle, on_timer, timer.period_ms, 0);
+		}
 	}
 }
 
 void Scheduler::on_timer(uv_timer_t* handle) {
 	auto* timer = static_cast<Timer*>(handle->data);
+	timer->owner->tick(*timer);
+}
+
+void Scheduler::tick(Timer& timer) {
 	// The next tick is due one period after this one was due, not after it ran: libuv's
 	// repeating timers count from the late start, and the interval drifted by about 1%.
 	// Ticks missed while a handler blocked are skipped, not run in a burst.
-	uint64_t now = uv_now(timer->owner->loop_);
-	timer->due_ms += timer->period_ms;
-	if (timer->due_ms <= now) {
-		timer->due_ms += (now - timer->due_ms) / timer->period_ms * timer->period_ms + timer->period_ms;
+	uint64_t now = this->now();
+	timer.due_ms += timer.period_ms;
+	if (timer.due_ms <= now) {
+		timer.due_ms += (now - timer.due_ms) / timer.period_ms * timer.period_ms + timer.period_ms;
 	}
-	uv_timer_start(&timer->handle, on_timer, timer->due_ms - now, 0);
+	if (!clock_.is_virtual()) {
+		uv_timer_start(&timer.handle, on_timer, timer.due_ms - now, 0);
+	}
 	// The handler may cancel its own interval; keep the callable alive meanwhile.
-	PyObject* callable = timer->callable;
+	PyObject* callable = timer.callable;
 	Py_INCREF(callable);
-	Py_XDECREF(timer->owner->invoke_(callable, nullptr, "interval handler", timer->label, callable));
+	Py_XDECREF(invoke_(callable, nullptr, "interval handler", timer.label, callable));
 	Py_DECREF(callable);
+}
+
+std::optional<uint64_t> Scheduler::next_due_ms() const {
+	std::optional<uint64_t> next;
+	if (started_) {
+		for (const Timer* timer : timers_) {
+			if (!next || timer->due_ms < *next) {
+				next = timer->due_ms;
+			}
+		}
+	}
+	return next;
+}
+
+// A handler may add or cancel intervals: the earliest due is looked up again after each tick.
+void Scheduler::run_due() {
+	uint64_t now = this->now();
+	for (;;) {
+		Timer* due = nullptr;
+		for (Timer* timer : timers_) {
+			if (timer->due_ms <= now && (!due || timer->due_ms < due->due_ms)) {
+				due = timer;
+			}
+		}
+		if (!started_ || !due) {
+			return;
+		}
+		tick(*due);
+	}
 }
 
 void Scheduler::drop(Timer* timer) {

@@ -2,6 +2,9 @@
 // They are registered at any time but run only once the show has started, as they did
 // inside the core. An async function's tick is skipped while its previous tick's task
 // runs; a socket whose async handler's task runs is not watched until it ends.
+//
+// On a virtual clock (the test harness) interval ticks are not libuv timers: VirtualTime
+// asks for the next one due and runs it when the clock gets there.
 #pragma once
 
 #include <Python.h>
@@ -9,9 +12,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "core_clock.h"
 
 namespace mmpy::host {
 
@@ -25,7 +31,7 @@ public:
 	using Invoke = std::function<PyObject*(PyObject* callable, PyObject* args, const char* context,
 	                                       const std::string* subject, PyObject* key)>;
 
-	Scheduler(uv_loop_t* loop, Invoke invoke);
+	Scheduler(uv_loop_t* loop, const CoreClock& clock, Invoke invoke);
 	~Scheduler();
 
 	// interval(fn, ms): ms already rounded; 0 cancels. Same fn again updates the period.
@@ -41,6 +47,11 @@ public:
 	// Stops and forgets every timer and socket, releasing their Python references.
 	void clear();
 
+	// Virtual clock: when the next interval tick is due (ms on the clock; none before the
+	// show starts), and the ticks due by now, each once, in the order they are due.
+	std::optional<uint64_t> next_due_ms() const;
+	void run_due();
+
 	size_t intervals() const { return timers_.size(); }
 	size_t sockets() const { return watches_.size(); }
 
@@ -51,7 +62,7 @@ private:
 		uint64_t period_ms;
 		const std::string* label;
 		uv_timer_t handle;
-		uint64_t due_ms = 0;  // loop time of the next tick, on the ideal grid
+		uint64_t due_ms = 0;  // the next tick, on the ideal grid (loop time, or the virtual clock)
 	};
 	struct Watch {
 		Scheduler* owner;
@@ -63,6 +74,8 @@ private:
 	};
 
 	static void on_timer(uv_timer_t* handle);
+	void tick(Timer& timer);
+	uint64_t now() const;
 	static void on_poll(uv_poll_t* handle, int status, int events);
 	void resume_when_done(Watch& watch, PyObject* task);
 	void arm(Timer& timer);
@@ -72,6 +85,7 @@ private:
 	const std::string* label_of(PyObject* callable);
 
 	uv_loop_t* loop_;
+	const CoreClock& clock_;
 	Invoke invoke_;
 	bool started_ = false;
 	std::vector<Timer*> timers_;

@@ -5,6 +5,7 @@
 #include "control.h"
 #include "events.h"
 #include "log.h"
+#include "python_callback.h"
 #include "runtime_dir.h"
 
 namespace mmpy::host {
@@ -24,7 +25,7 @@ Session::Session(uv_loop_t* loop)
           loop, [this](const protocol::Frame& frame) { return on_frame(frame); }, [this] { flush(); },
           [this](const ConnectionEnd& end) { finish(end); }),
       python_(*this),
-      scheduler_(loop,
+      scheduler_(loop, clock_,
                  [this](PyObject* callable, PyObject* args, const char* context, const std::string* subject,
                         PyObject* key) {
 	                 PyObject* task = tasks_.adopt(python_.call(callable, args, context, subject), context, subject,
@@ -34,6 +35,12 @@ Session::Session(uv_loop_t* loop)
                  }),
       watchdog_(connection_, clock_),
       event_loop_(loop, watchdog_, [this] { flush(); }),
+      virtual_time_(clock_, scheduler_,
+                    [this](uint64_t now) {
+	                    flush();
+	                    protocol::encode(out_, protocol::Advanced{now});
+	                    flush();
+                    }),
       instance_(python_, scheduler_, tasks_, watchdog_, *this, *this, clock_),
       show_code_(loop, python_, instance_, scheduler_, tasks_, watchdog_, *this,
                  {[this] {
@@ -99,6 +106,14 @@ bool Session::on_frame(const protocol::Frame& frame) {
 		return phase_ != Phase::AwaitHello ? on_heartbeat(frame.payload) : reject("heartbeat before hello");
 	case FrameType::Shutdown:
 		return phase_ != Phase::AwaitHello ? on_shutdown() : reject("shutdown before hello");
+	case FrameType::Advance:
+		if (!clock_.is_virtual()) {
+			return reject("an advance of the clock, which only a virtual clock takes");
+		}
+		if (phase_ == Phase::Stopping) {
+			return true;
+		}
+		return phase_ == Phase::Running ? on_advance(frame.payload) : reject("an advance of the clock before start");
 	case FrameType::Error:
 		return on_error(frame.payload);
 	default:
@@ -131,6 +146,11 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 	}
 	log_set_identity(hello.instance);
 	clock_.set(hello.timestamp);
+	PyObject* virtual_clock = nullptr;
+	if (hello.virtual_clock) {
+		clock_.make_virtual(hello.timestamp);
+		event_loop_.use(&virtual_time_);
+	}
 	std::string error;
 	// Relative paths in user code resolve next to the configuration file, as in the core.
 	if (!hello.directory.empty() && chdir(hello.directory.c_str()) != 0) {
@@ -141,9 +161,15 @@ bool Session::on_hello(std::span<const uint8_t> payload) {
 		return false;
 	}
 	PyObject* wait = event_loop_.waiter();
-	bool loaded = wait && tasks_.load(wait, [this](const auto& running) { report_tasks(running); }, error) &&
+	if (hello.virtual_clock) {
+		virtual_clock = make_python_callback(
+		    [this](PyObject*) { return PyFloat_FromDouble(static_cast<double>(clock_.now_ns()) / 1e9); });
+	}
+	bool loaded = wait && (virtual_clock || !hello.virtual_clock) &&
+	              tasks_.load(wait, virtual_clock, [this](const auto& running) { report_tasks(running); }, error) &&
 	              show_code_.load(hello.directory, error) && kept_state_.load(error);
 	Py_XDECREF(wait);
+	Py_XDECREF(virtual_clock);
 	if (!loaded) {
 		connection_.fail(error.empty() ? "the host's asyncio loop could not be made" : error);
 		return false;
@@ -271,6 +297,12 @@ bool Session::on_heartbeat(std::span<const uint8_t> payload) {
 	clock_.set(heartbeat.timestamp);
 	shim_held_events_ = heartbeat.handled;
 	return true;
+}
+
+bool Session::on_advance(std::span<const uint8_t> payload) {
+	protocol::Advance advance;
+	std::string error;
+	return parse(payload, advance) && (virtual_time_.advance_to(advance.to, error) || reject(error));
 }
 
 bool Session::on_shutdown() {

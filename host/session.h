@@ -23,6 +23,7 @@
 #include "show_code.h"
 #include "sinks.h"
 #include "tasks.h"
+#include "virtual_time.h"
 #include "watchdog.h"
 
 namespace mmpy::host {
@@ -66,6 +67,7 @@ private:
 	bool on_start(std::span<const uint8_t> payload);
 	bool on_inputs(std::span<const uint8_t> payload);
 	bool on_heartbeat(std::span<const uint8_t> payload);
+	bool on_advance(std::span<const uint8_t> payload);
 	bool on_shutdown();
 	bool on_error(std::span<const uint8_t> payload);
 	bool on_state(std::span<const uint8_t> payload);
@@ -95,6 +97,7 @@ private:
 	Watchdog watchdog_;  // after connection_: it sends through it until it is stopped
 	Tasks tasks_;
 	EventLoop event_loop_;
+	VirtualTime virtual_time_;
 	Instance instance_;
 	ShowCode show_code_;
 	KeptState kept_state_;

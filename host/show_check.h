@@ -1,8 +1,7 @@
 // `mm-pyhost check show.cfg`: the pre-show check, like `nginx -t` (docs/python-backend.md,
 // "Checking a show before it runs"). Each [python NAME] instance starts as MIDIMonster would
-// start it, through the shim's own parts (SpawnedHost, HostLink, Conversation): a host of its
-// own, the hello, every option line (the modules import), the channel table of the [map]
-// lines (every handler resolved); then it shuts down. Each problem is printed with the
+// start it (OfflineInstance): a host of its own, the hello, every option line (the modules
+// import), the channel table of the [map] lines (every handler resolved); then it shuts down. Each problem is printed with the
 // configuration file and line it comes from.
 #pragma once
 

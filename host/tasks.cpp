@@ -7,7 +7,7 @@
 
 namespace mmpy::host {
 
-bool Tasks::load(PyObject* wait, Report report, std::string& error) {
+bool Tasks::load(PyObject* wait, PyObject* clock, Report report, std::string& error) {
 	module_ = load_host_module("_mmpy_tasks", kTasksSource);
 	if (!module_) {
 		PyErr_Print();
@@ -33,7 +33,7 @@ bool Tasks::load(PyObject* wait, Report report, std::string& error) {
 	});
 	PyObject* type = PyObject_GetAttrString(module_, "ShowTasks");
 	if (report_tasks && type) {
-		show_ = PyObject_CallFunctionObjArgs(type, wait, report_tasks, nullptr);
+		show_ = PyObject_CallFunctionObjArgs(type, wait, report_tasks, clock ? clock : Py_None, nullptr);
 	}
 	Py_XDECREF(type);
 	Py_XDECREF(report_tasks);

@@ -36,8 +36,9 @@ public:
 
 	// Once Python runs: makes the asyncio loop, whose selector waits with `wait` (a Python
 	// callable, EventLoop's), and sets midimonster.sleep/thread/fade. Lines go to the core's
-	// log through the midimonster module.
-	bool load(PyObject* wait, Report report, std::string& error);
+	// log through the midimonster module. `clock` (a callable answering seconds, or nullptr
+	// for the monotonic clock) is the loop's time: the virtual clock under the test harness.
+	bool load(PyObject* wait, PyObject* clock, Report report, std::string& error);
 	bool loaded() const { return show_ != nullptr; }
 
 	// The asyncio event loop (borrowed), nullptr before load().

@@ -46,6 +46,18 @@ class HostSelector(selectors.EpollSelector):
         return []
 
 
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """The loop under the test harness: its time is the show's virtual clock, which the host
+    moves from one timer to the next (host/virtual_time.h), so sleeps and fades take no time."""
+
+    def __init__(self, selector, clock):
+        self._show_clock = clock
+        super().__init__(selector)
+
+    def time(self):
+        return self._show_clock()
+
+
 def _label(function):
     module = getattr(function, "__module__", None)
     name = getattr(function, "__qualname__", None) or type(function).__name__
@@ -80,9 +92,12 @@ class ShowTasks:
     """The tasks of one instance: started for handlers and thread(), named with who started
     them, their exceptions logged, listed for the shim, cancelled at shutdown."""
 
-    def __init__(self, wait, report):
+    def __init__(self, wait, report, clock=None):
         global _show
-        self.loop = asyncio.SelectorEventLoop(HostSelector(wait))
+        if clock is None:
+            self.loop = asyncio.SelectorEventLoop(HostSelector(wait))
+        else:
+            self.loop = VirtualTimeLoop(HostSelector(wait), clock)
         self.loop.set_task_factory(self._make_task)
         self.loop.set_exception_handler(self._on_loop_exception)
         asyncio.set_event_loop(self.loop)

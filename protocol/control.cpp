@@ -65,9 +65,12 @@ void admit_listed(const std::string& name, size_t index) {
 }  // namespace
 
 bool encode(std::vector<uint8_t>& out, const ShimHello& m) {
-	return append_json(out, FrameType::Hello,
-	                   {{"version", m.version}, {"instance", m.instance}, {"directory", m.directory},
-	                    {"timestamp", m.timestamp}, {"core_pid", m.core_pid}});
+	json body = {{"version", m.version}, {"instance", m.instance}, {"directory", m.directory},
+	             {"timestamp", m.timestamp}, {"core_pid", m.core_pid}};
+	if (m.virtual_clock) {
+		body["clock"] = "virtual";
+	}
+	return append_json(out, FrameType::Hello, body);
 }
 
 bool encode(std::vector<uint8_t>& out, const HostHello& m) {
@@ -140,6 +143,14 @@ bool encode(std::vector<uint8_t>& out, const State& m) {
 	return true;
 }
 
+bool encode(std::vector<uint8_t>& out, const Advance& m) {
+	return append_json(out, FrameType::Advance, {{"to", m.to}});
+}
+
+bool encode(std::vector<uint8_t>& out, const Advanced& m) {
+	return append_json(out, FrameType::Advanced, {{"now", m.now}});
+}
+
 bool encode_empty(std::vector<uint8_t>& out, FrameType type) {
 	return append_json(out, type, json::object());
 }
@@ -151,6 +162,14 @@ bool parse(std::span<const uint8_t> payload, ShimHello& m, std::string& error) {
 		m.directory = b.at("directory").get<std::string>();
 		m.timestamp = whole_field<uint64_t>(b, "timestamp");
 		m.core_pid = whole_field<int64_t>(b, "core_pid");
+		m.virtual_clock = false;
+		if (b.contains("clock")) {
+			std::string clock = b.at("clock").get<std::string>();
+			if (clock != "virtual") {
+				throw std::out_of_range("field 'clock' must be \"virtual\" if present, not \"" + clock.substr(0, 64) + "\"");
+			}
+			m.virtual_clock = true;
+		}
 	});
 }
 
@@ -261,6 +280,14 @@ bool parse(std::span<const uint8_t> payload, State& m, std::string& error) {
 	}
 	m.snapshot.assign(payload.begin(), payload.end());
 	return true;
+}
+
+bool parse(std::span<const uint8_t> payload, Advance& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) { m.to = whole_field<uint64_t>(b, "to"); });
+}
+
+bool parse(std::span<const uint8_t> payload, Advanced& m, std::string& error) {
+	return parse_object(payload, error, [&](const json& b) { m.now = whole_field<uint64_t>(b, "now"); });
 }
 
 }  // namespace mmpy::protocol

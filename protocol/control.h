@@ -21,6 +21,9 @@ struct ShimHello {
 	std::string directory;  // the config file's folder, first on sys.path
 	uint64_t timestamp = 0; // the core's clock (ms)
 	int64_t core_pid = 0;   // the MIDIMonster process, for the operator's tools
+	// The test harness's clock (mm_pyhost.testing): time stands still but for Advance frames,
+	// which `timestamp` starts. A core never sets it; the field is left out then.
+	bool virtual_clock = false;
 };
 
 // Hello from the host: the agreed version and who answered.
@@ -114,6 +117,16 @@ struct State {
 	std::vector<uint8_t> snapshot;
 };
 
+// Virtual clock only (ShimHello::virtual_clock): the show's clock moves to `to` (ms, not
+// before the current time), stopping at every interval tick and asyncio timer due on the
+// way; then the host answers Advanced. An Advance to the current time runs what is ready.
+struct Advance {
+	uint64_t to = 0;
+};
+struct Advanced {
+	uint64_t now = 0;
+};
+
 // Appends a whole frame; false (and nothing appended) if it would exceed kMaxPayload.
 bool encode(std::vector<uint8_t>& out, const ShimHello& m);
 bool encode(std::vector<uint8_t>& out, const HostHello& m);
@@ -126,6 +139,8 @@ bool encode(std::vector<uint8_t>& out, const Heartbeat& m);
 bool encode(std::vector<uint8_t>& out, const Error& m);
 bool encode(std::vector<uint8_t>& out, const Tasks& m);
 bool encode(std::vector<uint8_t>& out, const State& m);
+bool encode(std::vector<uint8_t>& out, const Advance& m);
+bool encode(std::vector<uint8_t>& out, const Advanced& m);
 // Frames whose body is the empty object {}: Shutdown and Bye.
 bool encode_empty(std::vector<uint8_t>& out, FrameType type);
 
@@ -141,5 +156,7 @@ bool parse(std::span<const uint8_t> payload, Heartbeat& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Error& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, Tasks& m, std::string& error);
 bool parse(std::span<const uint8_t> payload, State& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Advance& m, std::string& error);
+bool parse(std::span<const uint8_t> payload, Advanced& m, std::string& error);
 
 }  // namespace mmpy::protocol

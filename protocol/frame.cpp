@@ -20,6 +20,8 @@ const char* frame_type_name(uint16_t type) {
 	case FrameType::Error: return "error";
 	case FrameType::Tasks: return "tasks";
 	case FrameType::State: return "state";
+	case FrameType::Advance: return "advance";
+	case FrameType::Advanced: return "advanced";
 	case FrameType::Inputs: return "inputs";
 	case FrameType::Outputs: return "outputs";
 	}

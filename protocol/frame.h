@@ -26,6 +26,8 @@ enum class FrameType : uint16_t {
 	Error = 10,           // both ways: the sender is closing the connection, with a reason
 	Tasks = 11,           // host -> shim: the sequences (asyncio tasks) running now
 	State = 12,           // both ways: a snapshot of midimonster.state (opaque bytes)
+	Advance = 13,         // shim -> host, virtual clock only: run what is due up to a time
+	Advanced = 14,        // host -> shim: everything due up to that time has run
 	// Event batches, binary payloads (see events.h).
 	Inputs = 32,          // shim -> host: events the core delivered to the instance
 	Outputs = 33,         // host -> shim: events Python produced

@@ -52,13 +52,15 @@ HostCommand parse_host_command(int argc, const char* const* argv) {
 }
 
 const char* host_usage() {
-	return "usage: mm-pyhost --listen [PATH] | --fd N | check FILE | --version | --help\n"
+	return "usage: mm-pyhost --listen [PATH] | --fd N | check FILE | drive | --version | --help\n"
 	       "  --listen [PATH]  accept MIDIMonster cores on the Unix socket PATH (attach mode);\n"
 	       "                   without PATH: the socket systemd passes, else\n"
 	       "                   $XDG_RUNTIME_DIR/mm-pyhost/socket (or /tmp/mm-pyhost-UID/socket)\n"
 	       "  --fd N           serve one core connection on descriptor N (used by the shim)\n"
 	       "  check FILE       the pre-show check of a MIDIMonster configuration: imports each\n"
 	       "                   python instance's modules, looks up its mapped handlers\n"
+	       "  drive            run one instance on a virtual clock for the test harness, by JSON\n"
+	       "                   lines on stdin and stdout (python3 -m pytest with mm_pyhost.testing)\n"
 	       "operator commands (docs/running-a-show.md), all but console with --json for scripts:\n"
 	       "  mm-pyhost list                         every python instance that runs\n"
 	       "  mm-pyhost status INSTANCE              its health: events, tasks, memory, last error\n"

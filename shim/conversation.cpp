@@ -9,12 +9,16 @@ namespace mmpy::shim {
 using protocol::FrameType;
 
 void Conversation::hello(std::vector<uint8_t>& out, const std::string& instance, uint64_t now) const {
+	protocol::encode(out, hello_message(instance, now));
+}
+
+protocol::ShimHello Conversation::hello_message(const std::string& instance, uint64_t now) const {
 	protocol::ShimHello hello;
 	hello.instance = instance;
 	hello.directory = directory_;
 	hello.core_pid = getpid();
 	hello.timestamp = now;
-	protocol::encode(out, hello);
+	return hello;
 }
 
 std::optional<HostLoss> Conversation::check_hello(std::span<const uint8_t> payload, protocol::HostHello& reply) const {

@@ -22,6 +22,7 @@ public:
 	// The first frame any new host gets. The core names an instance only after creating it,
 	// so the name comes with each hello.
 	void hello(std::vector<uint8_t>& out, const std::string& instance, uint64_t now) const;
+	protocol::ShimHello hello_message(const std::string& instance, uint64_t now) const;
 
 	// The host's answer to the hello; a loss if it does not parse or speaks another version.
 	std::optional<HostLoss> check_hello(std::span<const uint8_t> payload, protocol::HostHello& reply) const;
