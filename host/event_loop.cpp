@@ -56,14 +56,15 @@ bool EventLoop::wait_virtual(int selector_fd, std::optional<double> timeout_s) {
 	return poll_then_run(selector_fd, nearer(virtual_time_->step(due_in < 0 ? std::nullopt : std::optional(due_in))));
 }
 
-// asyncio's timeout in ns, -1 for none; rounded up on a virtual clock, so that the clock
-// reaches the timer.
-int64_t EventLoop::ns(std::optional<double> timeout_s, bool round_up) {
+// asyncio's timeout in ns, -1 for none. On a virtual clock it is rounded to the nearest ns:
+// the float arithmetic of asyncio's times puts a timer due at 25 ms a hair after it, and
+// asyncio runs the timers due within a ns of its clock anyway (its _clock_resolution).
+int64_t EventLoop::ns(std::optional<double> timeout_s, bool nearest) {
 	if (!timeout_s || !std::isfinite(*timeout_s) || *timeout_s >= 1e9) {
 		return -1;
 	}
 	double ns = std::max(*timeout_s, 0.0) * 1e9;
-	return static_cast<int64_t>(round_up ? std::ceil(ns) : ns);
+	return nearest ? std::llround(ns) : static_cast<int64_t>(ns);
 }
 
 // The nearer of `wait_ns` and libuv's next timer (-1: none of either).

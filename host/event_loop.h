@@ -44,7 +44,7 @@ public:
 private:
 	bool wait(int selector_fd, std::optional<double> timeout_s);
 	bool wait_virtual(int selector_fd, std::optional<double> timeout_s);
-	static int64_t ns(std::optional<double> timeout_s, bool round_up);
+	static int64_t ns(std::optional<double> timeout_s, bool nearest);
 	int64_t nearer(int64_t wait_ns) const;
 	bool poll_then_run(int selector_fd, int64_t wait_ns);
 	int64_t uv_timeout_ns() const;

@@ -10,6 +10,7 @@ packages=(
   clang libclang-rt-dev                          # libFuzzer targets and sanitizer runtimes
   python3-numpy                                  # proves C extension modules import in the host
   mypy                                           # checks the docs' examples against the midimonster stubs
+  python3-pytest                                 # runs the test harness mm_pyhost.testing and its plugin
 )
 
 missing=()
