@@ -4,12 +4,20 @@ import fcntl
 import os
 import shutil
 import socket
+import tempfile
 
 import pytest
 
 EXAMPLE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "demo")
 
 pytest_plugins = ["pytester"]
+
+# The hosts' control sockets go to a folder of this run, not the user's runtime folder.
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="mmpy-harness-run-")
+
+
+def pytest_sessionfinish(session):
+    shutil.rmtree(os.environ["XDG_RUNTIME_DIR"], ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "port_lock.h"
 #include "python_test.h"
 
 using namespace mmpy::test;
@@ -105,6 +106,7 @@ TEST_CASE("check: a file the core could not read is named with its line, exit st
 
 TEST_CASE("check: the demo show passes", "[python][check]") {
 	// The demo's module connects to the lighting desk at import, as the show would.
+	PortLock turn(8990);
 	int desk = socket(AF_INET, SOCK_STREAM, 0);
 	int yes = 1;
 	setsockopt(desk, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));

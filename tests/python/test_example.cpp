@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "port_lock.h"
 #include "python_test.h"
 
 using namespace mmpy::test;
@@ -48,6 +49,7 @@ struct TcpServer {
 TEST_CASE("the documentation's example module runs unchanged", "[python][example]") {
 	std::string module = example_module();
 	REQUIRE(module.find("s.connect((\"localhost\", 8990))") != std::string::npos);
+	PortLock turn(8990);
 	TcpServer server(8990);
 	REQUIRE(server.fd >= 0);
 
