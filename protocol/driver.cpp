@@ -107,6 +107,32 @@ bool parse(std::string_view line, DriverRequest& m, std::string& error) {
 	});
 }
 
+std::string encode(const DriverRequest& m) {
+	json body;
+	switch (m.op) {
+	case DriverRequest::Op::Start:
+		body = {{"op", "start"}, {"instance", m.instance}};
+		if (!m.config.empty()) {
+			body["config"] = m.config;
+		} else {
+			body["directory"] = m.directory;
+			body["options"] = m.options;
+			body["channels"] = m.channels;
+		}
+		break;
+	case DriverRequest::Op::Input:
+		body = {{"op", "input"}, {"events", m.events}};
+		break;
+	case DriverRequest::Op::Advance:
+		body = {{"op", "advance"}, {"ms", m.ms}};
+		break;
+	case DriverRequest::Op::Stop:
+		body = {{"op", "stop"}};
+		break;
+	}
+	return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 std::string encode(const DriverReply& m) {
 	json outputs = json::array();
 	for (const DriverOutput& output : m.outputs) {

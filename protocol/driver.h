@@ -62,7 +62,9 @@ struct DriverReply {
 
 // False with `error` (naming the field) for a request the driver cannot take.
 bool parse(std::string_view line, DriverRequest& m, std::string& error);
-// One line, without its newline.
+// One line each, without its newline. (The harness writes its requests in Python; this
+// encoder is the reference its fuzz target and tests hold the parser to.)
+std::string encode(const DriverRequest& m);
 std::string encode(const DriverReply& m);
 
 }  // namespace mmpy::protocol

@@ -2,7 +2,8 @@
 # Long fuzz runs by hand (docs/fuzzing.md):
 #   tools/fuzz.sh TARGET [SECONDS] [libFuzzer flags...]   fuzz TARGET for SECONDS (default 600)
 #   tools/fuzz.sh --write-seeds                            regenerate tests/fuzz/corpus
-# TARGET: fuzz_frame_decoder, fuzz_control, fuzz_host_command, fuzz_host_session or fuzz_shim_decoder.
+# TARGET: fuzz_frame_decoder, fuzz_control, fuzz_host_command, fuzz_host_session, fuzz_shim_decoder,
+# fuzz_operator or fuzz_driver.
 # Builds build-fuzz first. The corpus grows in build-fuzz/corpus-work/TARGET (seeded from
 # tests/fuzz/corpus/TARGET, kept between runs); crashes land in build-fuzz/artifacts/TARGET.
 set -euo pipefail

@@ -18,7 +18,9 @@ using namespace mmpy::protocol;
 namespace {
 
 // The fields of each message, for comparison (the structs have no operator==).
-auto fields(const ShimHello& m) { return std::tie(m.version, m.instance, m.directory, m.timestamp, m.core_pid); }
+auto fields(const ShimHello& m) {
+	return std::tie(m.version, m.instance, m.directory, m.timestamp, m.core_pid, m.virtual_clock);
+}
 auto fields(const HostHello& m) { return std::tie(m.version, m.pid, m.python); }
 auto fields(const Configure& m) { return std::tie(m.option, m.value); }
 auto fields(const ConfigureResult& m) { return std::tie(m.ok, m.error, m.outputs); }
@@ -29,6 +31,8 @@ auto fields(const Heartbeat& m) { return std::tie(m.timestamp, m.handled); }
 auto fields(const Error& m) { return std::tie(m.reason); }
 auto fields(const Tasks& m) { return std::tie(m.running, m.others); }
 auto fields(const State& m) { return std::tie(m.snapshot); }
+auto fields(const Advance& m) { return std::tie(m.to); }
+auto fields(const Advanced& m) { return std::tie(m.now); }
 
 template <typename Message>
 void round_trip(std::span<const uint8_t> payload, FrameType type, const char* name) {
@@ -113,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 		return 0;
 	}
 	std::span<const uint8_t> payload(data + 1, size - 1);
-	switch (data[0] % 12) {
+	switch (data[0] % 14) {
 	case 0: round_trip<ShimHello>(payload, FrameType::Hello, "ShimHello"); break;
 	case 1: round_trip<HostHello>(payload, FrameType::Hello, "HostHello"); break;
 	case 2: round_trip<Configure>(payload, FrameType::Configure, "Configure"); break;
@@ -125,7 +129,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 	case 8: round_trip<Error>(payload, FrameType::Error, "Error"); break;
 	case 9: empty_body(data[0] & 1 ? FrameType::Shutdown : FrameType::Bye); break;
 	case 10: tasks(payload); break;
-	default: round_trip<State>(payload, FrameType::State, "State"); break;
+	case 11: round_trip<State>(payload, FrameType::State, "State"); break;
+	case 12: round_trip<Advance>(payload, FrameType::Advance, "Advance"); break;
+	default: round_trip<Advanced>(payload, FrameType::Advanced, "Advanced"); break;
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "control.h"
+#include "driver.h"
 #include "events.h"
 #include "frame.h"
 #include "host_command.h"
@@ -160,6 +161,11 @@ void control_seeds() {
 	seed(9, "empty", empty(FrameType::Shutdown));
 	seed(10, "tasks", frame(Tasks{{{"show.chase", 1}, {"show.cue_list", 2}}, 3}));
 	seed(11, "state", frame(State{kStateSnapshot}));
+	seed(12, "advance", frame(Advance{1500}));
+	seed(13, "advanced", frame(Advanced{1500}));
+	ShimHello virtual_hello = shim_hello();
+	virtual_hello.virtual_clock = true;
+	seed(0, "shim-hello-virtual", frame(virtual_hello));
 }
 
 void host_session_seeds() {
@@ -198,6 +204,14 @@ void host_session_seeds() {
 	old.version = 0;
 	write_seed(t, "version-mismatch", frame(old));
 	write_seed(t, "events-before-start", cat({hello, batch(FrameType::Inputs, 7000, {{0, 0.5}})}));
+	ShimHello virtual_hello = shim_hello();
+	virtual_hello.virtual_clock = true;
+	write_seed(t, "virtual-clock",
+	           cat({frame(virtual_hello), frame(Configure{"module", "mmpy_fuzz_fixture"}),
+	                frame(start_of({"mmpy_fuzz_fixture.echo", "mmpy_fuzz_fixture.talk"})),
+	                batch(FrameType::Inputs, 5000, {{0, 0.5}, {1, 1.0}}), frame(Advance{5250}), frame(Advance{5250}),
+	                frame(Advance{6000}), empty(FrameType::Shutdown)}));
+	write_seed(t, "advance-refused", cat({hello, frame(Advance{6000})}));
 	write_seed(t, "lost-mid-show", cat({hello, frame(Configure{"module", "mmpy_fuzz_fixture"}),
 	                                    frame(start_of({"mmpy_fuzz_fixture.values", "x"})),
 	                                    batch(FrameType::Inputs, 7000, {{0, 0.5}, {1, 0.5}})}));
@@ -328,6 +342,37 @@ void shim_decoder_seeds() {
 
 }  // namespace
 
+void driver_seeds() {
+	const std::string t = "fuzz_driver";
+	auto seed = [&](const std::string& name, uint8_t kind, const std::string& line) {
+		Bytes bytes{kind};
+		bytes.insert(bytes.end(), line.begin(), line.end());
+		write_seed(t, name, bytes);
+	};
+	DriverRequest start;
+	start.op = DriverRequest::Op::Start;
+	start.instance = "py1";
+	start.directory = "/show";
+	start.options = {{"module", "example"}, {"fade-rate", "40"}};
+	start.channels = {"example.in1", "out1"};
+	seed("start-lines", 0, encode(start));
+	DriverRequest from_config;
+	from_config.op = DriverRequest::Op::Start;
+	from_config.instance = "py1";
+	from_config.config = "/show/show.cfg";
+	seed("start-config", 0, encode(from_config));
+	DriverRequest input;
+	input.op = DriverRequest::Op::Input;
+	input.events = {{"example.in1", 0.25}, {"out1", 1}};
+	seed("input", 0, encode(input));
+	DriverRequest advance;
+	advance.op = DriverRequest::Op::Advance;
+	advance.ms = 1000;
+	seed("advance", 0, encode(advance));
+	seed("stop", 0, encode(DriverRequest{}));
+	seed("reply", 1, "Traceback (most recent call last):");
+}
+
 int main(int argc, char** argv) {
 	if (argc != 2) {
 		std::fprintf(stderr, "usage: mmpy_fuzz_seeds OUTDIR\n");
@@ -340,5 +385,6 @@ int main(int argc, char** argv) {
 	operator_seeds();
 	host_session_seeds();
 	shim_decoder_seeds();
+	driver_seeds();
 	return 0;
 }

@@ -464,7 +464,7 @@ TEST_CASE("the tasks frame is type 11, known to the decoder", "[protocol][tasks]
 TEST_CASE("the state frame is type 12 and carries its bytes as they are", "[protocol][state]") {
 	CHECK(static_cast<uint16_t>(FrameType::State) == 12);
 	CHECK(std::string(frame_type_name(12)) == "state");
-	CHECK_FALSE(frame_type_known(13));
+	CHECK_FALSE(frame_type_known(15));
 	std::vector<uint8_t> wire;
 	REQUIRE(encode(wire, State{{0x80, 0x05, 0x00, 0x7d}}));
 	FrameDecoder decoder;
@@ -514,3 +514,39 @@ TEST_CASE("the operator's lines round-trip, and bad ones are refused with a reas
 	CHECK_FALSE(parse("{\"kind\":\"sideways\",\"time_ms\":1}", dropped, error));
 }
 
+
+TEST_CASE("the virtual clock: a hello asks for it, Advance and Advanced carry times", "[protocol][virtual-time]") {
+	std::string error;
+	std::vector<uint8_t> wire;
+	ShimHello hello{kVersion, "py1", "/show", 0};
+	REQUIRE(encode(wire, hello));
+	CHECK(std::string(wire.begin(), wire.end()).find("clock") == std::string::npos);  // a core's hello is unchanged
+	ShimHello back;
+	REQUIRE(parse(std::span<const uint8_t>(wire).subspan(kHeaderSize), back, error));
+	CHECK_FALSE(back.virtual_clock);
+	wire.clear();
+	hello.virtual_clock = true;
+	REQUIRE(encode(wire, hello));
+	REQUIRE(parse(std::span<const uint8_t>(wire).subspan(kHeaderSize), back, error));
+	CHECK(back.virtual_clock);
+
+	std::string other = R"({"version":4,"instance":"py1","directory":"","timestamp":0,"core_pid":1,"clock":"wall"})";
+	CHECK_FALSE(parse(std::span(reinterpret_cast<const uint8_t*>(other.data()), other.size()), back, error));
+	CHECK(error.find("field 'clock' must be \"virtual\"") != std::string::npos);
+
+	wire.clear();
+	REQUIRE(encode(wire, Advance{1500}));
+	REQUIRE(encode(wire, Advanced{1500}));
+	FrameDecoder decoder;
+	decoder.feed(wire);
+	Frame frame{};
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::Advance);
+	Advance advance;
+	REQUIRE(parse(frame.payload, advance, error));
+	CHECK(advance.to == 1500);
+	REQUIRE(decoder.next(frame) == FrameDecoder::Status::Ready);
+	CHECK(frame.type == FrameType::Advanced);
+	CHECK(std::string(frame_type_name(13)) == "advance");
+	CHECK(std::string(frame_type_name(14)) == "advanced");
+}
