@@ -111,17 +111,22 @@ std::optional<std::string> OfflineInstance::start(const std::vector<std::string>
 }
 
 std::optional<std::string> OfflineInstance::input(const std::vector<std::pair<std::string, double>>& events) {
-	protocol::BatchWriter batch(link_.outbox(), FrameType::Inputs, now_ms_);
+	if (!link_.connected()) {
+		return std::string("the host is gone");
+	}
+	std::vector<protocol::Event> batch;
 	for (const auto& [channel, value] : events) {
 		std::optional<uint32_t> id = table_.find(channel);
 		if (!id) {
-			batch.finish();
-			link_.outbox().clear();
 			return "no channel " + channel + " in instance " + name_;
 		}
-		batch.add(*id, value);
+		batch.push_back({*id, value});
 	}
-	batch.finish();
+	protocol::BatchWriter writer(link_.outbox(), FrameType::Inputs, now_ms_);
+	for (const protocol::Event& event : batch) {
+		writer.add(event.channel, event.value);
+	}
+	writer.finish();
 	return advance(0);
 }
 
