@@ -181,13 +181,13 @@ class Show:
         """'py1 at 1500 ms' (or 'py1, stopped at 1500 ms')."""
         return "%s%s at %d ms" % (self._name, ", stopped" if self._stopped else "", self.now)
 
-    def summary(self, last=40):
+    def summary(self, outputs=10, log=20):
         """The last outputs and log lines, as a failed test's report shows them."""
-        outputs = ["  %6d ms  %s = %s" % output for output in self.outputs[-last:]] or ["  (none)"]
-        log = ["  " + line for line in self.log[-last:]] or ["  (empty)"]
-        skipped = " (the last %d)" % last
-        return "\n".join(["outputs%s:" % (skipped if len(self.outputs) > last else "")] + outputs +
-                         ["log%s:" % (skipped if len(self.log) > last else "")] + log)
+        def tail(title, lines, last):
+            skipped = " (the last %d of %d)" % (last, len(lines)) if len(lines) > last else ""
+            return ["%s%s:" % (title, skipped)] + (lines[-last:] or ["  (none)"])
+        made = ["  %6d ms  %s = %s" % output for output in self.outputs]
+        return "\n".join(tail("outputs", made, outputs) + tail("log", ["  " + line for line in self.log], log))
 
     def __repr__(self):
         return "<Show %s: %d outputs, %d log lines>" % (self.where(), len(self.outputs), len(self.log))
