@@ -18,21 +18,6 @@ namespace mmpy::host {
 
 namespace {
 
-bool write_all(int fd, const std::string& text) {
-	size_t done = 0;
-	while (done < text.size()) {
-		ssize_t n = write(fd, text.data() + done, text.size() - done);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			return false;
-		}
-		done += static_cast<size_t>(n);
-	}
-	return true;
-}
-
 // The conversation with the host, one request and its reply at a time.
 class HostLine {
 public:

@@ -93,13 +93,27 @@ int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& reques
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
 	std::string line;
 	protocol::encode(line, request);
-	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-	    write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+	if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || !write_all(fd, line)) {
 		error = std::string(std::strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+bool write_all(int fd, std::string_view text) {
+	size_t done = 0;
+	while (done < text.size()) {
+		ssize_t n = write(fd, text.data() + done, text.size() - done);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return false;
+		}
+		done += static_cast<size_t>(n);
+	}
+	return true;
 }
 
 bool read_line(int fd, std::string& pending, std::string& line, const std::function<void()>& interrupted) {

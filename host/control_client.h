@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "operator.h"
@@ -29,6 +30,9 @@ std::vector<Endpoint> endpoints();
 // A connection to a host, its request sent; -1 with `error` if the host cannot be reached.
 // Replies are awaited 30 s at most (a reload answers once it is done).
 int connect_to(const Endpoint& endpoint, const protocol::OperatorRequest& request, std::string& error);
+
+// The whole of `text`, however many writes it takes; false (errno set) if the socket fails.
+bool write_all(int fd, std::string_view text);
 
 // Reads one line from `fd` into `line` (without '\n'), keeping what follows in `pending`.
 // A signal that interrupts the wait calls `interrupted` (then the wait goes on); without it
