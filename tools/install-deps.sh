@@ -11,6 +11,8 @@ packages=(
   python3-numpy                                  # proves C extension modules import in the host
   mypy                                           # checks the docs' examples against the midimonster stubs
   python3-pytest                                 # runs the test harness mm_pyhost.testing and its plugin
+  scdoc                                          # the man pages, from docs/man
+  debhelper dh-python lintian                    # the Debian package (tools/package.sh)
 )
 
 missing=()
