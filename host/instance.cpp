@@ -112,8 +112,8 @@ bool Instance::deliver(const protocol::BatchView& batch, std::string& error) {
 			error = "event on channel id " + std::to_string(event.channel) + ", which the table lacks";
 			return false;
 		}
-		watchdog_.count_handled();
 		call_handler(channels_[event.channel], event.channel, event.value);
+		watchdog_.count_handled();
 	}
 	return true;
 }
@@ -149,8 +149,8 @@ void Instance::call_handler(Channel& channel, uint32_t id, double value) {
 }
 
 void Instance::inject(uint32_t id, double value) {
-	watchdog_.count_handled();
 	call_handler(channels_[id], id, value);
+	watchdog_.count_handled();
 }
 
 // Its outputs are not routed: the core's routing has already stopped, as with the

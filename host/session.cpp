@@ -257,7 +257,14 @@ bool Session::on_inputs(std::span<const uint8_t> payload) {
 		held_events_ += batch.size();
 		return true;
 	}
-	return instance_.deliver(batch, error) || reject(error);
+	if (!instance_.deliver(batch, error)) {
+		return reject(error);
+	}
+	if (!told_first_handled_ && watchdog_.handled() > 0) {
+		told_first_handled_ = true;
+		watchdog_.beat();
+	}
+	return true;
 }
 
 // A version of the show's code runs again: outputs are routed, and the inputs that arrived

@@ -116,6 +116,7 @@ private:
 	std::vector<std::vector<uint8_t>> held_;
 	size_t held_events_ = 0;
 	uint64_t shim_held_events_ = 0;  // held back by the shim, as of its last heartbeat
+	bool told_first_handled_ = false;  // a heartbeat went out after the first inputs handled
 };
 
 }  // namespace mmpy::host

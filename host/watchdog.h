@@ -58,9 +58,12 @@ public:
 	// Beyond about 35 years it makes no difference; the cap keeps the ns arithmetic exact.
 	void set_timeout_ms(uint64_t ms) { timeout_ms_.store(std::min<uint64_t>(ms, 1ull << 40), std::memory_order_relaxed); }
 
-	// Hot path, loop thread: one input event taken from an Inputs batch.
+	// Hot path, loop thread: one input event handled (its handler returned).
 	void count_handled() { handled_.store(handled_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 	uint64_t handled() const { return handled_.load(std::memory_order_relaxed); }
+	// A heartbeat now, from any thread: the shim learns at once that this host has handled
+	// its first inputs, so it judges a loss after that as a host that ran the show.
+	void beat() { send_heartbeat(); }
 
 	// Hot path, loop thread: a Python call starts / has returned. `kind` is a string
 	// literal ("the handler of channel"), `subject` a name that outlives the call or nullptr.

@@ -78,8 +78,9 @@ struct Log {
 // Shim -> host: the core's clock, once a second; `handled` is then the count of input events
 // the shim holds back for the host (it is behind, or was away; `mm-pyhost status` says
 // "inputs waiting"). Host -> shim: "alive", sent by the host's watchdog thread every few
-// hundred ms while no handler is stuck; `handled` counts the input events the host has taken
-// so far, so the shim can tell how many died with it. Not JSON but 16 bytes, u64 timestamp
+// hundred ms while no handler is stuck, and once right after its first inputs were handled;
+// `handled` counts the input events the host has handled so far, so the shim can tell how
+// many died with it and whether it ran the show (RestartPolicy). Not JSON but 16 bytes, u64 timestamp
 // then u64 handled: the shim sends and reads these all show long, and must not allocate in
 // steady state.
 struct Heartbeat {

@@ -30,6 +30,22 @@ std::string lost_the_host(pid_t pid, const HostLoss& why) {
 	return "lost the host" + (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) + ": " + describe(why);
 }
 
+// Why the pause is what it is: a host that ran the show comes back at once.
+std::string judged(const Retry& retry) {
+	switch (retry.judged) {
+	case LostHost::RanTheShow:
+		if (retry.handled == 0) {
+			return "; it had been up for 10 s or more";
+		}
+		return "; it had handled " + std::to_string(retry.handled) + (retry.handled == 1 ? " input event" : " input events");
+	case LostHost::HandledNothing:
+		return "; it had not handled any input since it started";
+	case LostHost::NotStarted:
+		return "; it had not finished starting";
+	}
+	return "";
+}
+
 }  // namespace
 
 void lost_before_show(const char* instance, pid_t pid, const HostLoss& why, const std::optional<HostEnd>& end) {
@@ -54,6 +70,7 @@ void outage(const char* instance, const Outage& outage, const Retry& retry) {
 		} else if (outage.end) {
 			text += "; it " + describe(*outage.end);
 		}
+		text += judged(retry);
 	}
 	text += std::string(". ") + (retry.reconnect ? "reconnecting" : "restarting it");
 	if (retry.pause_ms == 0) {

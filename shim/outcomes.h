@@ -62,11 +62,20 @@ struct HostLoss {
 std::string describe(const HostEnd& end);
 std::string describe(const HostLoss& loss, const char* subject = "it");
 
+// How the restart policy judged a lost host.
+enum class LostHost {
+	RanTheShow,      // it was up and had handled inputs (or stayed up long): back at once
+	HandledNothing,  // it was up but lost before it had handled any input
+	NotStarted,      // it was lost before it was up, or could not be started or reached
+};
+
 // What the shim's pause before the next attempt is, and why.
 struct Retry {
 	uint64_t pause_ms = 0;
-	unsigned failures = 0;  // in a row, counting this one
+	unsigned failures = 0;  // in a row, counting this one; 0 after a host that ran the show
 	bool reconnect = false; // attach mode: connect again rather than start a host
+	LostHost judged = LostHost::NotStarted;
+	uint64_t handled = 0;   // the input events the lost host had handled (its heartbeats)
 };
 
 // One outage of the host during the show, as its log line tells it.
@@ -75,6 +84,7 @@ struct Outage {
 	bool attempt = false;           // an attempt to bring the host back failed (why says how)
 	pid_t pid = 0;                  // the lost host's process, 0 when it is not ours
 	uint64_t unconfirmed = 0;       // inputs sent shortly before that it may not have handled
+	uint64_t handled = 0;           // inputs it confirmed handling (its heartbeats)
 	bool killed = false;            // the shim killed it, so how it ended says nothing new
 	bool killed_after_grace = false;// it did not exit after the loss, so it was killed
 	std::optional<HostEnd> end;     // how the process ended, once reaped

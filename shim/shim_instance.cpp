@@ -404,6 +404,7 @@ void ShimInstance::lost(HostLoss why) {
 	Outage outage;
 	outage.why = std::move(why);
 	outage.unconfirmed = delivered - std::min(delivered, handled_events_);
+	outage.handled = handled_events_;
 	// Its sequences end with it; the next host starts with none.
 	outage.sequences = std::exchange(tasks_, {});
 	if (phase_ != Phase::Up && phase_ != Phase::Replaying) {

@@ -64,9 +64,12 @@ uint64_t Supervisor::until_attempt() const {
 
 Supervisor::Report Supervisor::schedule(Outage outage) {
 	uint64_t now = clock_.now();
+	RestartPolicy::Decision decision = restart_.next(now, outage.handled);
 	Retry retry;
-	retry.pause_ms = restart_.next_pause(now);
-	retry.failures = restart_.failures();
+	retry.pause_ms = decision.pause_ms;
+	retry.failures = decision.failures;
+	retry.judged = decision.judged;
+	retry.handled = outage.handled;
 	retry.reconnect = reach_.reconnects();
 	retry_at_ = now + retry.pause_ms;
 	return {std::move(outage), retry};

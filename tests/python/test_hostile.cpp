@@ -253,7 +253,7 @@ t.x > t.y
 
 	core.inject("t.bad", 1);
 	REQUIRE_LOG(core, "py1: lost the host (pid " + std::to_string(first) + "): " + hostile.reason);
-	REQUIRE_LOG(core, "killed it. restarting it now");
+	REQUIRE_LOG(core, "killed it; it had not handled any input since it started. restarting it now");  // a fake host: no heartbeats
 	// Another backend's mapping is routed: the core did not stop.
 	core.inject("t.x", 0.5);
 	CHECK(next_value(core, "t.y") == Approx(0.5));

@@ -31,6 +31,11 @@ def report(value):
 def boom(value):
     faulthandler._sigsegv()
 
+def poison(value):
+    if value > 0.9:
+        faulthandler._sigsegv()
+    midimonster.output("out", value)
+
 def boom_for_good(value):
     open("broken", "w").close()
     faulthandler._sigsegv()
@@ -55,6 +60,7 @@ py1.seen_in > t.seen_in
 py1.seen_out > t.seen_out
 t.boom > py1.state.boom
 t.doom > py1.state.boom_for_good
+t.poison > py1.state.poison
 t.x > t.y
 )";
 
@@ -98,7 +104,8 @@ TEST_CASE("a host that segfaults is restarted at once and knows the last input a
 	// SIGSEGV normally; under AddressSanitizer its handler turns the crash into SIGABRT.
 	REQUIRE_LOG(core, "py1: lost the host (pid " + std::to_string(first) + "): it closed the connection");
 	auto cause = core.process().wait_stderr_anywhere(
-	    matches("was killed by signal (11 \\(Segmentation fault\\)|6 \\(Aborted\\))\\. restarting it now"));
+	    matches("was killed by signal (11 \\(Segmentation fault\\)|6 \\(Aborted\\)); it had handled 1 input event\\. "
+	            "restarting it now"));
 	INFO(core.transcript());
 	CHECK(cause);
 	REQUIRE_LOG(core, "py1: the host is back after");
@@ -115,7 +122,7 @@ TEST_CASE("a host killed with SIGKILL is restarted and the show goes on", "[pyth
 	pid_t first = only_host(core);
 
 	REQUIRE(kill(first, SIGKILL) == 0);
-	REQUIRE_LOG(core, "was killed by signal 9 (Killed). restarting it now");
+	REQUIRE_LOG(core, "was killed by signal 9 (Killed); it had handled 1 input event. restarting it now");
 	REQUIRE_LOG(core, "py1: the host is back after");
 	require_values_restored(core);
 	core.inject("t.a", 0.8);
@@ -149,10 +156,63 @@ TEST_CASE("a stopped host (SIGSTOP) is noticed by its silence, killed and replac
 	require_core_routes(core, 0.5);
 	core.inject("t.a", 0.3);  // waits in the socket of the stopped host
 	REQUIRE_LOG(core, "it sent nothing for 3 s (it hangs, was stopped with SIGSTOP, or is stuck in a C call)");
-	REQUIRE_LOG(core, "killed it. restarting it now");
+	REQUIRE_LOG(core, "killed it; it had handled 1 input event. restarting it now");
 	REQUIRE_LOG(core, "py1: the host is back after");
 	CHECK(gone_within(first, Duration(5000)));
 	require_values_restored(core);
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("hosts that ran the show come back at once each time, however soon they die", "[python][supervision]") {
+	CoreProcess core(kStateConfig, {{"state.py", kStateModule}});
+	REQUIRE(core.wait_started());
+	for (int kill_number = 1; kill_number <= 4; kill_number++) {
+		core.inject("t.a", 0.1 * kill_number);
+		CHECK(next_value(core, "t.out") == Approx(0.1 * kill_number));
+		pid_t host = only_host(core);
+		REQUIRE(kill(host, SIGKILL) == 0);
+		// In order, each line once: the log lines of this kill, not of an earlier one.
+		auto lost = core.process().wait_stderr(contains("py1: lost the host (pid " + std::to_string(host) + ")"));
+		INFO(core.transcript());
+		REQUIRE(lost);
+		CHECK(lost->find("it was killed by signal 9 (Killed); it had handled 1 input event. restarting it now") !=
+		      std::string::npos);
+		REQUIRE(core.process().wait_stderr(contains("py1: the host is back after")));
+		CHECK(gone_within(host, Duration(1000)));
+	}
+	for (const std::string& line : core.process().stderr_lines()) {
+		CHECK(line.find("restarting it in") == std::string::npos);
+	}
+	CHECK(core.stop() == 0);
+}
+
+TEST_CASE("hosts that die on their first input (a poison input) back off, and the poison is not sent again",
+          "[python][supervision]") {
+	CoreProcess core(kStateConfig, {{"state.py", kStateModule}});
+	REQUIRE(core.wait_started());
+	give_values(core);
+	// In order, each line once.
+	auto next_line = [&](const std::string& text) {
+		auto line = core.process().wait_stderr(contains(text), Duration(15000));
+		INFO(core.transcript());
+		REQUIRE(line);
+		return *line;
+	};
+	core.inject("t.poison", 1.0);  // kills the show's host, which ran the show
+	CHECK(next_line("py1: lost the host").find("; it had handled 1 input event. restarting it now") != std::string::npos);
+	next_line("py1: the host is back after");
+	core.inject("t.poison", 1.0);  // the new host's first input kills it too
+	CHECK(next_line("py1: lost the host").find("; it had not handled any input since it started. restarting it in "
+	                                           "0.5 s (2 failures in a row") != std::string::npos);
+	next_line("py1: the host is back after");
+	core.inject("t.poison", 1.0);
+	CHECK(next_line("py1: lost the host").find("; it had not handled any input since it started. restarting it in "
+	                                           "1.0 s (3 failures in a row") != std::string::npos);
+	next_line("py1: the host is back after");
+	// The poison is not sent to the next host again: it handles the next input, and lives.
+	core.inject("t.poison", 0.4);
+	CHECK(next_value(core, "t.out") == Approx(0.4));
+	require_core_routes(core, 0.5);
 	CHECK(core.stop() == 0);
 }
 
@@ -164,7 +224,8 @@ TEST_CASE("a host that fails at every start is retried with growing pauses, not 
 	core.inject("t.doom", 1);  // crashes, and every new host exits while importing
 
 	REQUIRE_LOG(core, "restarting it now");
-	REQUIRE_LOG(core, "it exited with status 3. restarting it in 0.5 s (2 failures in a row; the lines above say why)");
+	REQUIRE_LOG(core, "it exited with status 3; it had not finished starting. restarting it in 0.5 s (2 failures in a "
+	                  "row; the lines above say why)");
 	REQUIRE_LOG(core, "restarting it in 1.0 s (3 failures in a row");
 	REQUIRE_LOG(core, "restarting it in 2.0 s (4 failures in a row");
 	require_core_routes(core, 0.5);
@@ -195,6 +256,11 @@ import faulthandler, os, midimonster
 def record(value):
     with open("seen.txt", "a") as seen:
         seen.write("%s %.6f\n" % (midimonster.current(), value))
+def poison(value):
+    if value > 0.9:
+        faulthandler._sigsegv()
+    midimonster.output("out", value)
+
 def boom_for_good(value):
     open("broken", "w").close()
     faulthandler._sigsegv()

@@ -51,10 +51,29 @@ TEST_CASE("a spawned host that dies during the show is reaped, then a new one is
 	CHECK(reaped.report->outage.end->kind == HostEnd::Kind::Exited);
 	CHECK(reaped.report->outage.end->code == 1);
 	CHECK(reaped.report->retry.pause_ms == 0);
-	CHECK(reaped.report->retry.failures == 1);
+	CHECK(reaped.report->retry.judged == LostHost::RanTheShow);  // up for a minute
+	CHECK(reaped.report->retry.failures == 0);
 	CHECK_FALSE(reaped.report->retry.reconnect);
 	CHECK(reaped.attempt);
 	CHECK_FALSE(supervisor.reaping());
+}
+
+TEST_CASE("hosts killed every 2 s after handling inputs each come back at once", "[shim][supervisor]") {
+	FakeClock clock;
+	FakeHost host(false);
+	Supervisor supervisor(host, clock);
+	for (int kill = 0; kill < 10; kill++) {
+		supervisor.up();
+		clock.ms += 2000;
+		Outage outage = outage_of(HostLoss::Kind::Closed);
+		outage.handled = 20000;
+		std::optional<Supervisor::Report> report = supervisor.lost(outage, true);
+		REQUIRE(report);
+		CHECK(report->retry.pause_ms == 0);
+		CHECK(report->retry.judged == LostHost::RanTheShow);
+		CHECK(report->retry.handled == 20000);
+		CHECK(supervisor.tick().attempt);
+	}
 }
 
 TEST_CASE("a host that fails at every start is tried again with doubling pauses up to 10 s", "[shim][supervisor]") {
