@@ -284,7 +284,8 @@ def done(value):
 		std::this_thread::sleep_for(std::chrono::milliseconds(5));
 	}
 	core.send("inject t.done 1");
-	REQUIRE(next_value(core, "o.out") == Approx(1.0));
+	// The host works through what it had received first; slow under sanitizers on a busy machine.
+	REQUIRE(next_value(core, "o.out", Duration(60000)) == Approx(1.0));
 	auto calls = core.wait_log("calls: ");
 	REQUIRE(calls);
 	INFO(*calls);
