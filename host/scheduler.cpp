@@ -97,6 +97,9 @@ std::optional<uint64_t> Scheduler::next_due_ms() const {
 
 // A handler may add or cancel intervals: the earliest due is looked up again after each tick.
 void Scheduler::run_due() {
+	if (!started_) {
+		return;
+	}
 	uint64_t now = this->now();
 	for (;;) {
 		Timer* due = nullptr;
@@ -105,7 +108,7 @@ void Scheduler::run_due() {
 				due = timer;
 			}
 		}
-		if (!started_ || !due) {
+		if (!due) {
 			return;
 		}
 		tick(*due);

@@ -96,9 +96,7 @@ public:
 		if (instance_) {
 			reply.now_ms = instance_->now_ms();
 			reply.outputs = instance_->take_outputs();
-			for (std::string& line : instance_->take_log()) {
-				reply.log.push_back(std::move(line));
-			}
+			reply.log = instance_->take_log();
 		}
 		return reply;
 	}

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "midimonster.h"
+#include "restart_policy.h"
 
 namespace mmpy::shim {
 
@@ -31,13 +32,13 @@ std::string lost_the_host(pid_t pid, const HostLoss& why) {
 }
 
 // Why the pause is what it is: a host that ran the show comes back at once.
-std::string judged(const Retry& retry) {
+std::string judged(const Retry& retry, uint64_t handled) {
 	switch (retry.judged) {
 	case LostHost::RanTheShow:
-		if (retry.handled == 0) {
-			return "; it had been up for 10 s or more";
+		if (handled == 0) {
+			return "; it had been up for " + std::to_string(RestartPolicy::kStableMs / 1000) + " s or more";
 		}
-		return "; it had handled " + std::to_string(retry.handled) + (retry.handled == 1 ? " input event" : " input events");
+		return "; it had handled " + std::to_string(handled) + (handled == 1 ? " input event" : " input events");
 	case LostHost::HandledNothing:
 		return "; it had not handled any input since it started";
 	case LostHost::NotStarted:
@@ -70,7 +71,7 @@ void outage(const char* instance, const Outage& outage, const Retry& retry) {
 		} else if (outage.end) {
 			text += "; it " + describe(*outage.end);
 		}
-		text += judged(retry);
+		text += judged(retry, outage.handled);
 	}
 	text += std::string(". ") + (retry.reconnect ? "reconnecting" : "restarting it");
 	if (retry.pause_ms == 0) {

@@ -75,7 +75,6 @@ struct Retry {
 	unsigned failures = 0;  // in a row, counting this one; 0 after a host that ran the show
 	bool reconnect = false; // attach mode: connect again rather than start a host
 	LostHost judged = LostHost::NotStarted;
-	uint64_t handled = 0;   // the input events the lost host had handled (its heartbeats)
 };
 
 // One outage of the host during the show, as its log line tells it.

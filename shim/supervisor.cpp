@@ -69,7 +69,6 @@ Supervisor::Report Supervisor::schedule(Outage outage) {
 	retry.pause_ms = decision.pause_ms;
 	retry.failures = decision.failures;
 	retry.judged = decision.judged;
-	retry.handled = outage.handled;
 	retry.reconnect = reach_.reconnects();
 	retry_at_ = now + retry.pause_ms;
 	return {std::move(outage), retry};

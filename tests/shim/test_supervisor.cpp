@@ -71,7 +71,7 @@ TEST_CASE("hosts killed every 2 s after handling inputs each come back at once",
 		REQUIRE(report);
 		CHECK(report->retry.pause_ms == 0);
 		CHECK(report->retry.judged == LostHost::RanTheShow);
-		CHECK(report->retry.handled == 20000);
+		CHECK(report->outage.handled == 20000);
 		CHECK(supervisor.tick().attempt);
 	}
 }
