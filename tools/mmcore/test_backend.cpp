@@ -1,10 +1,16 @@
 // Callbacks of the built-in `test` backend.
 #include "test_backend.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +28,11 @@ struct TestInstance {
 	std::unordered_map<std::string, uint64_t> idents;
 	bool echo_stdout = true;
 	bool echo_inject = false;  // `injected` lines for the benchmark (tools/bench)
+	// `udp = ADDRESS PORT`: inputs arrive as datagrams from another process, as OSC or ArtNet
+	// do; outputs go back to whoever sent the last one (the benchmark's network item).
+	int udp_fd = -1;
+	sockaddr_in peer{};
+	bool has_peer = false;
 };
 
 uint64_t handled = 0;
@@ -41,10 +52,70 @@ int test_create(instance* inst) {
 	return 0;
 }
 
-// `echo-stdout = yes|no` and `echo-inject = yes|no`; anything else fails configuration.
+// A non-blocking UDP socket bound to "ADDRESS PORT" and managed by the core, or -1.
+int bind_udp(instance* inst, const std::string& value) {
+	size_t space = value.find(' ');
+	sockaddr_in address{};
+	address.sin_family = AF_INET;
+	char* end = nullptr;
+	long port = space == std::string::npos ? -1 : std::strtol(value.c_str() + space + 1, &end, 10);
+	if (port < 0 || port > 65535 || *end || inet_pton(AF_INET, value.substr(0, space).c_str(), &address.sin_addr) != 1) {
+		mmcore::logf(backend_name, "Invalid udp address '%s' for %s: expected 'ADDRESS PORT'", value.c_str(), inst->name);
+		return -1;
+	}
+	address.sin_port = htons(static_cast<uint16_t>(port));
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+		mmcore::logf(backend_name, "Failed to bind udp %s for %s: %s", value.c_str(), inst->name, std::strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	if (mm_manage_fd(fd, const_cast<char*>(backend_name), 1, inst)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+// Each datagram "CHANNEL VALUE" is one event on that channel of `inst`.
+void receive_udp(instance* inst) {
+	auto* data = static_cast<TestInstance*>(inst->impl);
+	char buffer[512];
+	for (;;) {
+		socklen_t length = sizeof data->peer;
+		ssize_t got = recvfrom(data->udp_fd, buffer, sizeof buffer - 1, 0, reinterpret_cast<sockaddr*>(&data->peer),
+		                       &length);
+		if (got < 0) {
+			return;
+		}
+		data->has_peer = true;
+		buffer[got] = 0;
+		char* space = std::strchr(buffer, ' ');
+		auto it = space ? data->idents.find(std::string(buffer, space)) : data->idents.end();
+		char* end = nullptr;
+		double value = space ? std::strtod(space + 1, &end) : 0.0;
+		if (it == data->idents.end() || end == space + 1) {
+			mmcore::logf(backend_name, "Ignored datagram on %s: not 'CHANNEL VALUE' with a mapped channel: %s",
+			             inst->name, buffer);
+			continue;
+		}
+		channel_value v{};
+		v.normalised = value;
+		mm_channel_event(mm_channel(inst, it->second, 0), v);
+	}
+}
+
+// `echo-stdout = yes|no`, `echo-inject = yes|no` and `udp = ADDRESS PORT`; anything else
+// fails configuration.
 int test_conf_instance(instance* inst, char* option, char* value) {
 	auto* data = static_cast<TestInstance*>(inst->impl);
 	std::string opt = option, val = value;
+	if (opt == "udp") {
+		data->udp_fd = bind_udp(inst, val);
+		return data->udp_fd < 0;
+	}
 	if (opt == "echo-stdout" || opt == "echo-inject") {
 		bool& flag = opt == "echo-stdout" ? data->echo_stdout : data->echo_inject;
 		if (val == "yes" || val == "on" || val == "true" || val == "1") {
@@ -82,10 +153,16 @@ int test_handle(instance* inst, size_t n, channel** c, channel_value* v) {
 	auto* data = static_cast<TestInstance*>(inst->impl);
 	for (size_t u = 0; u < n; u++) {
 		handled++;
+		const std::string& name = c[u]->ident < data->names.size() ? data->names[c[u]->ident] : "?";
+		if (data->has_peer) {
+			char datagram[512];
+			int length = std::snprintf(datagram, sizeof datagram, "%s %.6f", name.c_str(), v[u].normalised);
+			sendto(data->udp_fd, datagram, static_cast<size_t>(length), MSG_DONTWAIT,
+			       reinterpret_cast<sockaddr*>(&data->peer), sizeof data->peer);
+		}
 		if (!data->echo_stdout) {
 			continue;
 		}
-		const std::string& name = c[u]->ident < data->names.size() ? data->names[c[u]->ident] : "?";
 		mmcore::outf("event %s.%s %.6f %llu", inst->name, name.c_str(), v[u].normalised,
 		             static_cast<unsigned long long>(mmcore::testbackend::monotonic_us()));
 	}
@@ -96,6 +173,10 @@ int test_handle(instance* inst, size_t n, channel** c, channel_value* v) {
 int test_process(size_t nfds, managed_fd* fds) {
 	mmcore::testbackend::commands_flush_injected();
 	for (size_t u = 0; u < nfds; u++) {
+		if (fds[u].impl) {
+			receive_udp(static_cast<instance*>(fds[u].impl));
+			continue;
+		}
 		if (fds[u].fd != STDIN_FILENO) {
 			continue;
 		}
@@ -128,7 +209,12 @@ uint32_t test_interval() {
 int test_shutdown(size_t n, instance** inst) {
 	mmcore::testbackend::commands_flush_injected();
 	for (size_t u = 0; u < n; u++) {
-		delete static_cast<TestInstance*>(inst[u]->impl);
+		auto* data = static_cast<TestInstance*>(inst[u]->impl);
+		if (data->udp_fd >= 0) {
+			mm_manage_fd(data->udp_fd, const_cast<char*>(backend_name), 0, nullptr);
+			close(data->udp_fd);
+		}
+		delete data;
 		inst[u]->impl = nullptr;
 	}
 	return 0;
