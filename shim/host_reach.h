@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "host_placement.h"
 #include "outcomes.h"
 
 namespace mmpy::shim {
@@ -49,10 +50,12 @@ public:
 };
 
 // Spawn mode: the `host =` executable, else mm-pyhost next to python.so, else the installed
-// one, else mm-pyhost on PATH.
+// one, else mm-pyhost on PATH; at the priority `placement` says (its CPU is the core's
+// thread's, which it inherits: HostPlacement::pin_core).
 class SpawnedHost final : public HostReach {
 public:
-	explicit SpawnedHost(std::string configured_exe) : configured_(std::move(configured_exe)) {}
+	SpawnedHost(std::string configured_exe, HostPlacement placement)
+	    : configured_(std::move(configured_exe)), placement_(placement) {}
 	~SpawnedHost() override;
 
 	int open(std::string& error) override;
@@ -72,6 +75,7 @@ public:
 
 private:
 	std::string configured_;
+	HostPlacement placement_;
 	pid_t current_ = -1;  // serves the current connection
 	pid_t let_go_ = -1;   // lost, not reaped yet
 };

@@ -1,6 +1,7 @@
 #include "log_lines.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "midimonster.h"
 #include "restart_policy.h"
@@ -142,6 +143,16 @@ void host_ended_badly(const char* instance, const HostEnd& end) {
 
 void no_report(const char* instance, const std::string& why) {
 	line(instance, "mm-pyhost list will not see this instance while its host is away: " + why);
+}
+
+void core_pinned(const HostPlacement::Pinned& pinned) {
+	if (pinned.error) {
+		SHIM_LOG("Cannot keep the core and its Python hosts on one CPU (host-cpu = core): %s; the kernel places them",
+		         std::strerror(pinned.error));
+	} else if (pinned.cpu >= 0) {
+		SHIM_LOG("The core and its Python hosts run on CPU %d from now on (host-cpu = core; 'any' leaves it to the kernel)",
+		         pinned.cpu);
+	}
 }
 
 }  // namespace log_lines

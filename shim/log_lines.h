@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "host_placement.h"
 #include "midimonster.h"
 #include "outcomes.h"
 
@@ -36,6 +37,9 @@ void cleanup_unfinished(const char* instance, const HostLoss& why);
 void held_inputs_dropped(const char* instance, uint64_t events, size_t channels);
 void host_ended_badly(const char* instance, const HostEnd& end);
 void no_report(const char* instance, const std::string& why);
+// What host-cpu = core did to the core's thread before its first host: nothing to say, or
+// the CPU it now shares with its hosts, or why it could not.
+void core_pinned(const HostPlacement::Pinned& pinned);
 
 }  // namespace log_lines
 

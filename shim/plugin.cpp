@@ -21,6 +21,8 @@ namespace {
 struct BackendOptions {
 	std::string host;    // spawn mode: the executable ("" = find it)
 	std::string socket;  // attach mode: a listening mm-pyhost
+	mmpy::shim::HostPlacement placement;  // spawn mode: host-cpu, host-priority
+	bool placement_set = false;
 };
 
 struct CoreClock final : mmpy::shim::Clock {
@@ -53,13 +55,23 @@ std::string absolute_in_config_folder(const std::string& path, bool bare_name_is
 // [backend python]: how to reach the host. These must come before the first instance.
 int python_configure(char* option, char* value) {
 	std::string name = option;
-	if (name != "host" && name != "socket") {
-		SHIM_LOG("Unknown backend option '%s' in [backend python] (known: host, socket)", option);
+	bool placement = name == "host-cpu" || name == "host-priority";
+	if (name != "host" && name != "socket" && !placement) {
+		SHIM_LOG("Unknown backend option '%s' in [backend python] (known: host, socket, host-cpu, host-priority)", option);
 		return 1;
 	}
 	if (!instances.empty()) {
 		SHIM_LOG("Backend option '%s' must come before the first [python ...] section", option);
 		return 1;
+	}
+	if (placement) {
+		std::string error;
+		if (!options.placement.set(name, value, error)) {
+			SHIM_LOG("Backend option %s", error.c_str());
+			return 1;
+		}
+		options.placement_set = true;
+		return 0;
 	}
 	if (std::string(value).empty()) {
 		SHIM_LOG("Backend option '%s' needs a path", option);
@@ -79,7 +91,15 @@ int python_instance(instance* inst) {
 	}
 	std::unique_ptr<mmpy::shim::HostReach> reach;
 	if (options.socket.empty()) {
-		reach = std::make_unique<mmpy::shim::SpawnedHost>(options.host);
+		if (instances.empty()) {
+			mmpy::shim::log_lines::core_pinned(options.placement.pin_core());
+		}
+		reach = std::make_unique<mmpy::shim::SpawnedHost>(options.host, options.placement);
+	} else if (options.placement_set) {
+		SHIM_LOG("host-cpu and host-priority place the hosts the shim starts; a listening mm-pyhost (socket = %s) is "
+		         "placed where it is started (taskset, nice, or CPUAffinity= and Nice= in its service)",
+		         options.socket.c_str());
+		return 1;
 	} else {
 		reach = std::make_unique<mmpy::shim::AttachedHost>(options.socket);
 	}

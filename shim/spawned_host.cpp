@@ -174,6 +174,13 @@ int SpawnedHost::open(std::string& error) {
 		            : "cannot start the host " + exe + ": " + std::strerror(rc);
 		return -1;
 	}
+	if (int failed = placement_.lower(pid)) {
+		close(pair[0]);
+		kill(pid, SIGKILL);
+		wait_for(pid, 1000);
+		error = std::string("cannot lower the host's priority (host-priority = low): ") + std::strerror(failed);
+		return -1;
+	}
 	current_ = pid;
 	return pair[0];
 }

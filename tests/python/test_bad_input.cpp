@@ -105,7 +105,7 @@ TEST_CASE("bad input: backend option names are exact and a wrong one stops the c
 	// The plain typo is "an unknown backend option is refused, naming the known ones" (test_errors.cpp).
 	std::string name = GENERATE(as<std::string>{}, "Host", "SOCKET");
 	REQUIRE_CONFIG_ERROR("[backend python]\n" + name + " = /x\n[python py1]\n",
-	                     "Unknown backend option '" + name + "' in [backend python] (known: host, socket)");
+	                     "Unknown backend option '" + name + "' in [backend python] (known: host, socket, host-cpu, host-priority)");
 }
 
 TEST_CASE("bad input: an empty host or socket value stops the configuration at its line",

@@ -118,7 +118,7 @@ TEST_CASE("an unknown instance option fails the configuration at its line", "[py
 
 TEST_CASE("an unknown backend option is refused, naming the known ones", "[python][errors]") {
 	REQUIRE_CONFIG_ERROR("[backend python]\nhots = /usr/bin/mm-pyhost\n[python py1]\n",
-	                     "Unknown backend option 'hots' in [backend python] (known: host, socket)");
+	                     "Unknown backend option 'hots' in [backend python] (known: host, socket, host-cpu, host-priority)");
 }
 
 TEST_CASE("a host path that does not exist is a clear configuration error", "[python][errors]") {

@@ -17,6 +17,7 @@ FIGURES = {
     "rss_kb": ["core", "host", "total"],
     "interval_jitter_us": ["ticks", "mean_period_us", "p50", "p99", "max"],
 }
+PERCENTILES = ["samples", "p50", "p99", "p999", "min", "max"]
 HOST_ONLY = {("throughput", "host_cpu_us_per_event"), ("rss_kb", "host")}
 # The time items: out of process only (pyref has no async API).
 ASYNC_FIGURES = {
@@ -38,7 +39,9 @@ with tempfile.TemporaryDirectory() as folder:
                 "sleep() wake-up lateness p99", "fade() step deviation p99", "fade() steps / last value",
                 "sleeping tasks: host RSS per task", "host memory for 10 000 sleeping tasks",
                 "reload on save: to new output p50", "SIGHUP: longest input wait max",
-                "longest input wait in a reload"):
+                "longest input wait in a reload", "network: through the handler p99.9",
+                "network: direct mapping (floor) p99", "busy handler: direct mapping p99",
+                "added by the busy handler", "a busy handler's delay of a direct mapping"):
         assert row in run.stdout, "the table lacks '%s'" % row
     with open(out) as f:
         data = json.load(f)
@@ -100,11 +103,23 @@ for backend in ("python", "pyref"):
     assert pinned["cpu"] in os.sched_getaffinity(0), pinned
     for key in ("rate", "back_to_back"):
         assert pinned[key]["samples"] == data["settings"]["samples"] and pinned[key]["p50"] >= 0, (backend, pinned)
+# The network items: every round trip answered, through the handler, the direct mapping, and
+# the direct mapping beside the busy handler, in both backends.
+for backend in ("python", "pyref"):
+    b = data["backends"][backend]
+    for group, path in (("network_us", "handler"), ("network_us", "direct"), ("network_busy_us", "direct")):
+        figures = b[group][path]
+        assert figures["samples"] == data["settings"]["samples"], (backend, group, path, figures)
+        assert all(isinstance(figures[k], int) and figures[k] > 0 for k in PERCENTILES), (backend, group, path, figures)
+for name in ("added_network_us", "busy_delay_us"):
+    assert all(isinstance(data[name][k], int) for k in ("p50", "p99", "p999")), (name, data[name])
 # Every budget is judged from a figure of this run (allocations are not counted under a sanitizer).
 assert [b["budget"] for b in data["budgets"]] == ["added_latency_p50", "added_latency_p50_one_cpu", "throughput",
                                                   "shim_cpu_per_event", "shim_allocs_per_event", "core_rss_over_no_python",
                                                   "sleep_deviation_p99", "fade_deviation_p99", "sleeping_tasks_mb",
-                                                  "reload_input_wait", "reload_sighup_first", "echo_latency_p50"]
+                                                  "reload_input_wait", "reload_sighup_first", "added_latency_p99",
+                                                  "added_latency_p999", "added_network_p99", "added_network_p999",
+                                                  "busy_delay_p99", "echo_latency_p50"]
 for b in data["budgets"]:
     if b["kind"] == "compare":  # needs a baseline build: the figure only
         assert b["met"] is None and isinstance(b["figure"], NUMBER), b
