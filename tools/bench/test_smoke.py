@@ -150,11 +150,27 @@ with tempfile.TemporaryDirectory() as folder:
         only = json.load(f)
 assert only["settings"]["only"] == ["latency", "fade"]
 assert set(only["not_measured"]) == {"floor", "back-to-back", "one-cpu", "throughput", "memory", "recovery",
-                                     "interval", "sleep", "tasks", "reload"}, only["not_measured"]
+                                     "interval", "sleep", "tasks", "reload", "network", "network-busy"}, only["not_measured"]
 assert sorted(only["backends"]["python"]) == ["fade_step_us", "latency_us"], only["backends"]["python"].keys()
 assert sorted(only["backends"]["pyref"]) == ["latency_us"], only["backends"]["pyref"].keys()
 assert only["backends"]["python"]["latency_us"]["samples"] == 10
 bad = subprocess.run([sys.executable, bench, "--only", "latency,nonsense", "--build", build],
                      capture_output=True, text=True, timeout=30)
 assert bad.returncode == 2 and "nonsense" in bad.stderr, (bad.returncode, bad.stderr)
+# The network item alone, with the host placed as before host-cpu existed.
+with tempfile.TemporaryDirectory() as folder:
+    out = os.path.join(folder, "placed.json")
+    run = subprocess.run([sys.executable, bench, "--only", "network", "--samples", "10", "--build", build, "--json", out,
+                          "--backend-option", "host-cpu=any", "--backend-option", "host-priority=normal"],
+                         capture_output=True, text=True, timeout=120)
+    print(run.stdout, run.stderr, sep="\n")
+    assert run.returncode == 0, "mmpy-bench --backend-option exited with %d" % run.returncode
+    assert "python: [backend python] host-cpu=any, host-priority=normal" in run.stdout
+    with open(out) as f:
+        placed = json.load(f)
+assert placed["settings"]["backend_options"] == ["host-cpu=any", "host-priority=normal"]
+assert placed["backends"]["python"]["network_us"]["handler"]["samples"] == 10
+bad = subprocess.run([sys.executable, bench, "--backend-option", "host-cpu", "--build", build],
+                     capture_output=True, text=True, timeout=30)
+assert bad.returncode == 2 and "NAME=VALUE" in bad.stderr, (bad.returncode, bad.stderr)
 print("ok")
