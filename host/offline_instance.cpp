@@ -39,7 +39,7 @@ std::string this_program() {
 }  // namespace
 
 OfflineInstance::OfflineInstance(std::string name, std::string folder, bool virtual_clock)
-    : name_(std::move(name)), folder_(std::move(folder)), virtual_clock_(virtual_clock), reach_(this_program(), {shim::HostPlacement::Cpu::Any, shim::HostPlacement::Priority::Normal}) {}
+    : name_(std::move(name)), folder_(std::move(folder)), virtual_clock_(virtual_clock), reach_(this_program(), shim::HostPlacement{}) {}
 
 OfflineInstance::~OfflineInstance() {
 	link_.close();

@@ -1,8 +1,10 @@
 // Where a spawned host runs and how it competes for its CPU: `host-cpu` and `host-priority`
-// in [backend python]. A process woken on another CPU that sleeps pays for that CPU's way
-// out of idle, milliseconds now and then on a virtual machine; a host that shares the core's
-// CPU is never woken that way, and a host below the core in priority never holds the core up.
-// docs/performance.md ("Latency tails") has the measurements behind the defaults.
+// in [backend python]. A process woken on another, idle CPU waits for that CPU's way out of
+// idle, milliseconds now and then on a virtual machine; a host that shares the core's CPU is
+// never woken that way, and a host below the core in priority never holds the core up. Both
+// have a price (the core's input can no longer move the core to another CPU; other work on
+// that CPU starves a low host), so the defaults leave it all to the kernel.
+// docs/performance.md ("Latency tails") has the measurements.
 #pragma once
 
 #include <sys/types.h>
@@ -22,8 +24,8 @@ struct HostPlacement {
 		Normal,  // as the core
 	};
 	static constexpr int kLowNice = 19;
-	Cpu cpu = Cpu::Core;
-	Priority priority = Priority::Low;
+	Cpu cpu = Cpu::Any;
+	Priority priority = Priority::Normal;
 
 	// `value` of the option named `option` ("host-cpu" or "host-priority"); false and
 	// `error` naming what is accepted when it is neither.

@@ -56,10 +56,13 @@ void require_on_core_cpu_below_it(CoreProcess& core, pid_t host) {
 	CHECK(nice_of(core.process().pid()) == nice_of(0));
 }
 
+const std::string kOnCoreCpuBelowIt = "[backend python]\nhost-cpu = core\nhost-priority = low\n";
+
 }  // namespace
 
-TEST_CASE("by default the core and its host share one CPU, the host below the core", "[python][placement]") {
-	CoreProcess core(kEchoShow, {{"echo.py", kEchoModule}});
+TEST_CASE("host-cpu = core, host-priority = low: the core and its host share one CPU, the host below the core",
+          "[python][placement]") {
+	CoreProcess core(kOnCoreCpuBelowIt + kEchoShow, {{"echo.py", kEchoModule}});
 	REQUIRE(core.wait_started());
 	pid_t host = only_host(core);
 	require_on_core_cpu_below_it(core, host);
@@ -69,7 +72,7 @@ TEST_CASE("by default the core and its host share one CPU, the host below the co
 }
 
 TEST_CASE("a restarted host is placed as the first was", "[python][placement]") {
-	CoreProcess core(kEchoShow, {{"echo.py", kEchoModule}});
+	CoreProcess core(kOnCoreCpuBelowIt + kEchoShow, {{"echo.py", kEchoModule}});
 	REQUIRE(core.wait_started());
 	pid_t first = only_host(core);
 	REQUIRE(kill(first, SIGKILL) == 0);
@@ -80,9 +83,8 @@ TEST_CASE("a restarted host is placed as the first was", "[python][placement]") 
 	CHECK(core.stop() == 0);
 }
 
-TEST_CASE("host-cpu = any and host-priority = normal leave core and host as they were", "[python][placement]") {
-	CoreProcess core(std::string("[backend python]\nhost-cpu = any\nhost-priority = normal\n") + kEchoShow,
-	                 {{"echo.py", kEchoModule}});
+TEST_CASE("by default the kernel places the core and its host, the host at the core's priority", "[python][placement]") {
+	CoreProcess core(kEchoShow, {{"echo.py", kEchoModule}});
 	REQUIRE(core.wait_started());
 	pid_t host = only_host(core);
 	cpu_set_t mine = affinity(0);
