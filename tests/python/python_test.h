@@ -64,6 +64,14 @@ inline std::vector<pid_t> hosts_of(CoreProcess& core) {
 	return host_pids_below(core.process().pid());
 }
 
+// The one host the core spawned; fails the test (with the transcript) unless there is one.
+inline pid_t only_host(CoreProcess& core) {
+	auto hosts = hosts_of(core);
+	INFO(core.transcript());
+	REQUIRE(hosts.size() == 1);
+	return hosts[0];
+}
+
 // Options for a core (and its hosts) whose memory a test measures. AddressSanitizer keeps
 // freed memory in quarantine, which would look like growth; without sanitizers, no change.
 inline CoreOptions for_memory_measurement() {

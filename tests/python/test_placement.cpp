@@ -39,13 +39,6 @@ int nice_of(pid_t pid) {
 	return value;
 }
 
-pid_t only_host(CoreProcess& core) {
-	auto hosts = hosts_of(core);
-	INFO(core.transcript());
-	REQUIRE(hosts.size() == 1);
-	return hosts[0];
-}
-
 // The host serves on the core's one CPU, at nice 19, the core at its own nice.
 void require_on_core_cpu_below_it(CoreProcess& core, pid_t host) {
 	cpu_set_t core_cpus = affinity(core.process().pid());

@@ -65,13 +65,6 @@ t.x > t.y
 )";
 
 // The single host of the core, failing the test if there is not exactly one.
-pid_t only_host(CoreProcess& core) {
-	auto hosts = hosts_of(core);
-	INFO(core.transcript());
-	REQUIRE(hosts.size() == 1);
-	return hosts[0];
-}
-
 // Sets the values the restarted host must still know: input 0.3 on state.scale, output 0.3.
 void give_values(CoreProcess& core) {
 	core.inject("t.a", 0.3);
