@@ -9,7 +9,6 @@
 
 #include <sys/types.h>
 
-#include <optional>
 #include <string>
 
 namespace mmpy::shim {
