@@ -242,6 +242,7 @@ uint64_t Watchdog::next_wakeup(const Call& call, uint64_t now, uint64_t timeout_
 }
 
 void Watchdog::send_heartbeat() {
+	std::lock_guard lock(beat_mutex_);
 	std::vector<uint8_t> frame;
 	protocol::Heartbeat beat;
 	beat.timestamp = core_clock_.now_ms();

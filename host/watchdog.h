@@ -99,6 +99,9 @@ private:
 	std::thread thread_;
 	std::mutex mutex_;
 	std::condition_variable wake_;
+	// Both threads send heartbeats: counting and sending under one lock keeps the counts
+	// on the wire rising, so a beat read before a handler returned cannot land after it.
+	std::mutex beat_mutex_;
 	bool stopping_ = false;
 
 	std::atomic<uint64_t> timeout_ms_{10000};

@@ -79,10 +79,10 @@ struct Log {
 // the shim holds back for the host (it is behind, or was away; `mm-pyhost status` says
 // "inputs waiting"). Host -> shim: "alive", sent by the host's watchdog thread every few
 // hundred ms while no handler is stuck, and once right after its first inputs were handled;
-// `handled` counts the input events the host has handled so far, so the shim can tell how
-// many died with it and whether it ran the show (RestartPolicy). Not JSON but 16 bytes, u64 timestamp
-// then u64 handled: the shim sends and reads these all show long, and must not allocate in
-// steady state.
+// `handled` counts the input events the host has handled so far (never less than in its
+// previous heartbeat), so the shim can tell how many died with it and whether it ran the
+// show (RestartPolicy). Not JSON but 16 bytes, u64 timestamp then u64 handled: the shim
+// sends and reads these all show long, and must not allocate in steady state.
 struct Heartbeat {
 	uint64_t timestamp = 0;
 	uint64_t handled = 0;
