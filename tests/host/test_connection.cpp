@@ -15,65 +15,24 @@
 
 #include "connection.h"
 #include "control.h"
+#include "shim_peer.h"
 #include "wire.h"
 
 namespace protocol = mmpy::protocol;
 using mmpy::host::Connection;
 using mmpy::host::ConnectionEnd;
+using mmpy::test::Peer;
 using protocol::FrameType;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A frame as the test keeps it: the decoder's payload span does not outlive the next read.
-struct Received {
-	FrameType type;
-	std::vector<uint8_t> payload;
-};
-
 std::vector<uint8_t> heartbeat(uint64_t timestamp, uint64_t handled) {
 	std::vector<uint8_t> bytes;
 	protocol::encode(bytes, protocol::Heartbeat{timestamp, handled});
 	return bytes;
 }
-
-// The shim's end of the socketpair.
-struct Peer {
-	int fd = -1;
-	protocol::FrameDecoder decoder;
-	std::vector<Received> frames;
-	bool ended = false;  // end of stream from the host
-
-	void write_all(const std::vector<uint8_t>& bytes) const {
-		size_t done = 0;
-		while (done < bytes.size()) {
-			ssize_t n = send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-			REQUIRE(n > 0);
-			done += static_cast<size_t>(n);
-		}
-	}
-
-	// Reads what is there without waiting, and keeps every whole frame.
-	void read_available() {
-		for (;;) {
-			auto space = decoder.prepare(64 * 1024);
-			ssize_t n = recv(fd, space.data(), space.size(), MSG_DONTWAIT);
-			if (n > 0) {
-				decoder.commit(static_cast<size_t>(n));
-				continue;
-			}
-			if (n == 0) {
-				ended = true;
-			}
-			break;
-		}
-		protocol::Frame frame;
-		while (decoder.next(frame) == protocol::FrameDecoder::Status::Ready) {
-			frames.push_back({frame.type, {frame.payload.begin(), frame.payload.end()}});
-		}
-	}
-};
 
 // A Connection serving one end of a socketpair on a loop of its own.
 struct Harness {

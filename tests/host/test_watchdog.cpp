@@ -12,6 +12,7 @@
 #include "connection.h"
 #include "control.h"
 #include "core_clock.h"
+#include "shim_peer.h"
 #include "watchdog.h"
 #include "wire.h"
 
@@ -25,34 +26,22 @@ using mmpy::host::Connection;
 using mmpy::host::ConnectionEnd;
 using mmpy::host::CoreClock;
 using mmpy::host::Watchdog;
+using mmpy::test::Peer;
 
 namespace {
 
-// The shim's end: every heartbeat's handled count, in the order they arrived.
-struct Shim {
-	int fd = -1;
-	protocol::FrameDecoder decoder;
-	std::vector<uint64_t> handled;
-
-	void read_available() {
-		for (;;) {
-			auto space = decoder.prepare(64 * 1024);
-			ssize_t n = recv(fd, space.data(), space.size(), MSG_DONTWAIT);
-			if (n <= 0) {
-				break;
-			}
-			decoder.commit(static_cast<size_t>(n));
-		}
-		protocol::Frame frame;
-		while (decoder.next(frame) == protocol::FrameDecoder::Status::Ready) {
-			protocol::Heartbeat beat;
-			std::string error;
-			if (frame.type == protocol::FrameType::Heartbeat && protocol::parse(frame.payload, beat, error)) {
-				handled.push_back(beat.handled);
-			}
+// The handled count of every heartbeat the shim's end read, in the order they arrived.
+std::vector<uint64_t> handled_counts(const Peer& shim) {
+	std::vector<uint64_t> counts;
+	for (const auto& frame : shim.frames) {
+		protocol::Heartbeat beat;
+		std::string error;
+		if (frame.type == protocol::FrameType::Heartbeat && protocol::parse(frame.payload, beat, error)) {
+			counts.push_back(beat.handled);
 		}
 	}
-};
+	return counts;
+}
 
 }  // namespace
 
@@ -63,7 +52,7 @@ TEST_CASE("heartbeats from both threads arrive with their handled counts rising"
 	REQUIRE(uv_loop_init(&loop) == 0);
 	int pair[2];
 	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
-	Shim shim;
+	Peer shim;
 	shim.fd = pair[0];
 	std::vector<ConnectionEnd> ends;
 	Connection connection(
@@ -89,11 +78,12 @@ TEST_CASE("heartbeats from both threads arrive with their handled counts rising"
 
 	CHECK(ends.empty());
 	uint64_t counted = watchdog.handled();
-	REQUIRE(shim.handled.size() > counted);  // every loop-thread beat, and the watchdog's own
-	CHECK(shim.handled.back() == counted);
+	std::vector<uint64_t> handled = handled_counts(shim);
+	REQUIRE(handled.size() > counted);  // every loop-thread beat, and the watchdog's own
+	CHECK(handled.back() == counted);
 	size_t fallen = 0;
-	for (size_t i = 1; i < shim.handled.size(); i++) {
-		fallen += shim.handled[i] < shim.handled[i - 1];
+	for (size_t i = 1; i < handled.size(); i++) {
+		fallen += handled[i] < handled[i - 1];
 	}
 	CHECK(fallen == 0);
 

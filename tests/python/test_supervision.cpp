@@ -64,7 +64,6 @@ t.poison > py1.state.poison
 t.x > t.y
 )";
 
-// The single host of the core, failing the test if there is not exactly one.
 // Sets the values the restarted host must still know: input 0.3 on state.scale, output 0.3.
 void give_values(CoreProcess& core) {
 	core.inject("t.a", 0.3);
